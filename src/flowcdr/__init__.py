@@ -1,0 +1,1 @@
+"""flowcdr: cloud detection and response for Azure NSG and VNet flow logs."""

@@ -1,0 +1,460 @@
+"""Groups of tuple strings to Arrow columns, fast, with the reference parser as the fallback.
+
+The fast path never makes a Python object per tuple. The raw JSON arrays of a run of groups
+(``["t1","t2"]``) are joined into one buffer and rewritten in place so that every tuple is one
+CSV line (``,t1,`` newline ``,t2,``): the quotes around each tuple become the padding commas, the
+brackets become newlines. Arrow's multithreaded CSV reader then types the fields, and the checks
+that remain (IP syntax, letter codes, time range) are vectorized or run once per distinct value.
+
+The fast path only takes input it can prove clean: compact arrays of plain strings, no escapes,
+no spaces (Arrow would trim them), no ``0x`` (Arrow would read hex), and rows with the right
+number of fields and numbers that convert. Anything else goes to ``tuples.parse_tuple``, which
+also explains every tuple the fast path refuses, so both paths agree by construction.
+"""
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import msgspec
+import numpy as np
+import numpy.typing as npt
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pcsv
+
+from flowcdr.formats.layout import (
+    ALLOW,
+    DECISION_CODES,
+    DENY,
+    DIRECTION_CODES,
+    NSG_PROTOCOLS,
+    NSG_STATE_CODES,
+    VNET_DENY_STATE,
+    VNET_STATE_CODES,
+    Layout,
+)
+from flowcdr.formats.records import Group, Grouped
+from flowcdr.formats.report import ParseReport, Reject
+from flowcdr.formats.schema import (
+    DECISIONS,
+    DIRECTIONS,
+    FLOW_SCHEMA,
+    LOG_TYPES,
+    STATES,
+    STRING,
+    TIME,
+)
+from flowcdr.formats.tuples import (
+    MAX_TIME_US,
+    MILLIS_BELOW,
+    MIN_TIME_US,
+    SECONDS_BELOW,
+    TupleProblem,
+    TupleRow,
+    canonical_ip,
+    encryption_code,
+    parse_tuple,
+)
+
+Int = npt.NDArray[np.int64]
+_NEWLINE, _COMMA, _QUOTE, _OPEN, _CLOSE = b"\n,\"[]"
+_UNSAFE = (b"\\", b" ", b"\t", b"0x", b"0X")
+_EMPTY_ARRAY = msgspec.Raw(b"[]")
+
+
+@dataclass(frozen=True)
+class Context:
+    """Per-input lookups from group ids to dictionary indices, built once per parse."""
+
+    log_type: Int
+    version: Int
+    subscription: Int
+    resource_group: Int
+    resource: Int
+    dictionaries: dict[str, pa.Array]
+
+    @classmethod
+    def of(cls, grouped: Grouped) -> "Context":
+        ids = np.asarray(grouped.identities, dtype=np.int64).reshape(-1, 5)
+
+        def strings(values: Sequence[str]) -> pa.Array:
+            return pa.array(values, pa.string())
+
+        return cls(
+            log_type=ids[:, 0],
+            version=ids[:, 1],
+            subscription=ids[:, 2],
+            resource_group=ids[:, 3],
+            resource=ids[:, 4],
+            dictionaries={
+                "log_type": strings(LOG_TYPES),
+                "subscription_id": strings(grouped.subscriptions.values),
+                "resource_group": strings(grouped.resource_groups.values),
+                "resource_id": strings(grouped.resources.values),
+                "acl_id": strings(grouped.acls.values),
+                "rule": strings(grouped.rules.values),
+                "mac": strings(grouped.macs.values),
+                "direction": strings(DIRECTIONS),
+                "decision": strings(DECISIONS),
+                "state": strings(STATES),
+            },
+        )
+
+
+def tables(
+    groups: Sequence[Group], context: Context, report: ParseReport, chunk_bytes: int
+) -> Iterable[pa.Table]:
+    """Arrow tables for the groups, in input order, in runs of one layout up to chunk_bytes."""
+    run: list[Group] = []
+    size = 0
+    for group in groups:
+        if run and (group.layout is not run[0].layout or size >= chunk_bytes):
+            yield from _run_tables(run, context, report)
+            run, size = [], 0
+        run.append(group)
+        size += len(group.raw)
+    if run:
+        yield from _run_tables(run, context, report)
+
+
+def _run_tables(run: list[Group], context: Context, report: ParseReport) -> Iterable[pa.Table]:
+    table = _fast_table(run, context, report)
+    if table is not None:
+        yield table
+        return
+    # Find the groups the fast path cannot take; retry it on the clean stretches between them.
+    start = 0
+    for index, group in enumerate(run):
+        if not _clean(group.raw):
+            yield from _clean_tables(run[start:index], context, report)
+            yield _reference_table([group], context, report)
+            start = index + 1
+    yield from _clean_tables(run[start:], context, report)
+
+
+def _clean_tables(run: list[Group], context: Context, report: ParseReport) -> Iterable[pa.Table]:
+    if run:
+        table = _fast_table(run, context, report)
+        yield table if table is not None else _reference_table(run, context, report)
+
+
+def _clean(raw: msgspec.Raw) -> bool:
+    """The per-group form of the fast path's preconditions (used only after one failed)."""
+    data = bytes(raw)
+    if data == b"[]":
+        return True
+    if not (len(data) >= 4 and data.startswith(b'["') and data.endswith(b'"]')):
+        return False
+    if any(unsafe in data for unsafe in _UNSAFE):
+        return False
+    return data.count(b'"') == 2 * (data.count(b'","') + 1)
+
+
+def _fast_table(run: list[Group], context: Context, report: ParseReport) -> pa.Table | None:
+    groups = [g for g in run if g.raw != _EMPTY_ARRAY]
+    if not groups:
+        return FLOW_SCHEMA.empty_table()
+    buffer = bytearray().join([g.raw for g in groups])
+    if any(unsafe in buffer for unsafe in _UNSAFE):
+        return None
+    lengths = np.fromiter((len(g.raw) for g in groups), np.int64, len(groups))
+    ends = np.cumsum(lengths)
+    starts = ends - lengths
+    a = np.frombuffer(buffer, dtype=np.uint8)
+    shaped = (
+        (lengths >= 4)
+        & (a[starts] == _OPEN)
+        & (a[np.minimum(starts + 1, ends - 1)] == _QUOTE)
+        & (a[np.maximum(ends - 2, starts)] == _QUOTE)
+        & (a[ends - 1] == _CLOSE)
+    )
+    if not shaped.all():
+        return None
+    a[starts] = _NEWLINE
+    a[starts + 1] = _COMMA
+    a[ends - 2] = _COMMA
+    a[ends - 1] = _NEWLINE
+    quotes = np.flatnonzero(a == _QUOTE)
+    opening, closing = quotes[0::2], quotes[1::2]
+    if not (
+        opening.size == closing.size
+        and np.array_equal(closing - opening, np.full(opening.size, 2))
+        and (a[opening + 1] == _COMMA).all()
+    ):
+        return None
+    a[opening] = _COMMA
+    a[opening + 1] = _NEWLINE
+    a[closing] = _COMMA
+    counts = np.diff(np.searchsorted(opening, ends), prepend=0) + 1
+    layout = groups[0].layout
+    parsed = _read_csv(buffer, layout)
+    if parsed is None or parsed.num_rows != int(counts.sum()):
+        return None
+    group_of_row = np.repeat(np.arange(len(groups)), counts)
+    columns, valid = _tuple_columns(parsed, layout)
+    if not valid.all():
+        first_row = np.concatenate([[0], np.cumsum(counts)[:-1]])
+        bad = np.flatnonzero(~valid)
+        _explain(groups, bad, group_of_row, first_row, report)
+        keep = pa.array(valid)
+        columns = {name: pc.filter(col, keep) for name, col in columns.items()}
+        group_of_row = group_of_row[valid]
+    columns.update(_context_columns(groups, group_of_row, context))
+    return pa.Table.from_arrays([columns[name] for name in FLOW_SCHEMA.names], schema=FLOW_SCHEMA)
+
+
+def _explain(
+    groups: list[Group], bad: Int, group_of_row: Int, first_row: Int, report: ParseReport
+) -> None:
+    """Count refused rows and let the reference parser say why for the first few."""
+    wanted = report.wants_reasons()
+    for position, row in enumerate(bad.tolist()):
+        group = groups[int(group_of_row[row])]
+        index = row - int(first_row[group_of_row[row]])
+        if position < wanted:
+            text = msgspec.json.decode(group.raw)[index]
+            problem = parse_tuple(text, group.layout)
+            assert isinstance(problem, TupleProblem), f"fast path refused a valid tuple {text!r}"
+            report.reject(_reject(group, index, problem))
+        else:
+            report.rejected += 1
+
+
+def _reject(group: Group, index: int | None, problem: TupleProblem) -> Reject:
+    return Reject(group.record, group.path(), index, problem.field, problem.value, problem.reason)
+
+
+_COUNTER_TYPES = {f"c{i}": pa.uint64() for i in range(10, 14)}
+_CSV_TYPES = {
+    Layout.NSG_V1: {"c1": pa.int64(), "c2": STRING, "c3": STRING, "c4": pa.uint16(), "c5": pa.uint16(),
+                    "c6": pa.string(), "c7": pa.string(), "c8": pa.string()},
+}  # fmt: skip
+_CSV_TYPES[Layout.NSG_V2] = {**_CSV_TYPES[Layout.NSG_V1], "c9": pa.string(), **_COUNTER_TYPES}
+_CSV_TYPES[Layout.VNET_V4] = {
+    **_CSV_TYPES[Layout.NSG_V1],
+    "c6": pa.uint8(),
+    "c9": pa.string(),
+    **_COUNTER_TYPES,
+}
+
+
+class _RowCountMismatch(Exception):
+    pass
+
+
+def _read_csv(buffer: bytearray, layout: Layout) -> pa.Table | None:
+    types = _CSV_TYPES[layout]
+    names = [f"c{i}" for i in range(len(types) + 2)]
+
+    def refuse(row: Any) -> str:
+        raise _RowCountMismatch
+
+    try:
+        return pcsv.read_csv(
+            pa.py_buffer(buffer),
+            read_options=pcsv.ReadOptions(column_names=names, block_size=1 << 22),
+            parse_options=pcsv.ParseOptions(
+                quote_char=False,
+                double_quote=False,
+                escape_char=False,
+                invalid_row_handler=refuse,
+            ),
+            convert_options=pcsv.ConvertOptions(
+                column_types=types,
+                include_columns=list(types),
+                null_values=[""],
+                strings_can_be_null=False,
+            ),
+        )
+    except (pa.ArrowInvalid, _RowCountMismatch):
+        return None
+
+
+def _numpy(column: pa.ChunkedArray, fill: int) -> Int:
+    return np.asarray(pc.fill_null(column, fill).combine_chunks().to_numpy(zero_copy_only=False))
+
+
+def _letter_codes(column: pa.ChunkedArray, codes: dict[str, int]) -> Int:
+    """Index of each one-letter value in ``codes``, -1 where the value is not one of them."""
+    array = column.combine_chunks()
+    n = len(array)
+    buffers = array.buffers()
+    offsets = np.frombuffer(buffers[1], dtype=np.int32, count=n + 1, offset=array.offset * 4)
+    data = np.frombuffer(buffers[2], dtype=np.uint8) if buffers[2] is not None else np.zeros(1)
+    single = np.diff(offsets) == 1
+    letters = np.zeros(n, dtype=np.uint8)
+    letters[single] = data[offsets[:-1][single]]
+    lookup = np.full(256, -1, dtype=np.int64)
+    for letter, code in codes.items():
+        lookup[ord(letter)] = code
+    return lookup[letters]
+
+
+def _dictionary(indices: Int, dictionary: pa.Array) -> pa.DictionaryArray:
+    missing = indices < 0
+    index_array = pa.array(indices.astype(np.int32), mask=missing if missing.any() else None)
+    return pa.DictionaryArray.from_arrays(index_array, dictionary)
+
+
+def _canonical_ips(column: pa.ChunkedArray) -> tuple[pa.DictionaryArray, npt.NDArray[np.bool_]]:
+    """Canonical IP text per row (a dictionary of distinct values) and which rows were valid."""
+    array = column.unify_dictionaries().combine_chunks()
+    if isinstance(array, pa.ChunkedArray):  # pragma: no cover - combine_chunks gives one array
+        array = array.chunk(0)
+    canonical = [canonical_ip(text) for text in array.dictionary.to_pylist()]
+    values: dict[str, int] = {}
+    remap = np.array(
+        [-1 if ip is None else values.setdefault(ip, len(values)) for ip in canonical] or [-1],
+        dtype=np.int64,
+    )
+    indices = remap[np.asarray(array.indices.to_numpy(zero_copy_only=False), dtype=np.int64)]
+    valid = indices >= 0
+    return _dictionary(np.maximum(indices, 0), pa.array(list(values) or [""], pa.string())), valid
+
+
+def _tuple_columns(
+    parsed: pa.Table, layout: Layout
+) -> tuple[dict[str, pa.Array], npt.NDArray[np.bool_]]:
+    """Typed tuple columns and a mask of rows whose every field is valid."""
+    raw_time = _numpy(parsed["c1"], -1)
+    in_range = (raw_time >= 0) & (raw_time < MILLIS_BELOW)
+    stamp = np.where(raw_time < SECONDS_BELOW, raw_time * 1_000_000, raw_time * 1_000)
+    valid = in_range & (stamp >= MIN_TIME_US) & (stamp < MAX_TIME_US)
+    src_ip, src_ok = _canonical_ips(parsed["c2"])
+    dst_ip, dst_ok = _canonical_ips(parsed["c3"])
+    valid &= src_ok & dst_ok
+    for name in ("c4", "c5"):
+        valid &= np.asarray(parsed[name].is_valid().combine_chunks().to_numpy(zero_copy_only=False))
+    direction = _letter_codes(parsed["c7"], DIRECTION_CODES)
+    columns: dict[str, Any] = {
+        "time": pa.array(np.where(valid, stamp, 0), TIME),
+        "src_ip": src_ip,
+        "dst_ip": dst_ip,
+        "src_port": pc.fill_null(parsed["c4"], 0).combine_chunks(),
+        "dst_port": pc.fill_null(parsed["c5"], 0).combine_chunks(),
+    }
+    encryption: pa.Array = pa.nulls(parsed.num_rows, STRING)
+    if layout is Layout.VNET_V4:
+        protocol = parsed["c6"]
+        valid &= np.asarray(protocol.is_valid().combine_chunks().to_numpy(zero_copy_only=False))
+        columns["protocol"] = pc.fill_null(protocol, 0).combine_chunks()
+        state = _letter_codes(parsed["c8"], VNET_STATE_CODES)
+        decision = np.where(state == VNET_DENY_STATE, DENY, ALLOW)
+        encryption, encryption_ok = _encryption(parsed["c9"])
+        valid &= encryption_ok
+    else:
+        protocol_code = _letter_codes(parsed["c6"], NSG_PROTOCOLS)
+        valid &= protocol_code >= 0
+        columns["protocol"] = pa.array(np.maximum(protocol_code, 0).astype(np.uint8))
+        decision = _letter_codes(parsed["c8"], DECISION_CODES)
+        valid &= decision >= 0
+        if layout is Layout.NSG_V2:
+            state = _letter_codes(parsed["c9"], NSG_STATE_CODES)
+        else:
+            state = np.full(parsed.num_rows, -2, dtype=np.int64)
+    valid &= (direction >= 0) & (state != -1)
+    columns["direction"] = _dictionary(np.maximum(direction, 0), pa.array(DIRECTIONS))
+    columns["decision"] = _dictionary(np.maximum(decision, 0), pa.array(DECISIONS))
+    columns["state"] = _dictionary(np.where(state == -1, 0, state), pa.array(STATES))
+    columns["encryption"] = encryption
+    for out, name in zip(
+        ("src_packets", "src_bytes", "dst_packets", "dst_bytes"), _COUNTER_TYPES, strict=True
+    ):
+        columns[out] = (
+            parsed[name].combine_chunks()
+            if layout is not Layout.NSG_V1
+            else pa.nulls(parsed.num_rows, pa.uint64())
+        )
+    return columns, valid
+
+
+def _encryption(column: pa.ChunkedArray) -> tuple[pa.DictionaryArray, npt.NDArray[np.bool_]]:
+    """Encryption codes, checked once per distinct value; an empty field is NULL."""
+    encoded = pc.dictionary_encode(column).combine_chunks()
+    if isinstance(encoded, pa.ChunkedArray):  # pragma: no cover
+        encoded = encoded.chunk(0)
+    texts = encoded.dictionary.to_pylist()
+    indices = np.asarray(encoded.indices.to_numpy(zero_copy_only=False), dtype=np.int64)
+    ok = np.array([text == "" or encryption_code(text) for text in texts] or [True])[indices]
+    empty = np.array([text == "" for text in texts] or [False])[indices]
+    return _dictionary(np.where(empty, -1, indices), encoded.dictionary), ok
+
+
+def _context_columns(
+    groups: Sequence[Group], group_of_row: Int, context: Context
+) -> dict[str, pa.Array]:
+    identity = np.fromiter((g.identity for g in groups), np.int64, len(groups))[group_of_row]
+    dictionaries = context.dictionaries
+    columns: dict[str, pa.Array] = {
+        "log_type": _dictionary(context.log_type[identity], dictionaries["log_type"]),
+        "log_version": pa.array(context.version[identity].astype(np.int8)),
+        "subscription_id": _dictionary(
+            context.subscription[identity], dictionaries["subscription_id"]
+        ),
+        "resource_group": _dictionary(
+            context.resource_group[identity], dictionaries["resource_group"]
+        ),
+        "resource_id": _dictionary(context.resource[identity], dictionaries["resource_id"]),
+    }
+    for name, attribute in (("acl_id", "acl"), ("rule", "rule"), ("mac", "mac")):
+        per_group = np.fromiter((getattr(g, attribute) for g in groups), np.int64, len(groups))
+        columns[name] = _dictionary(per_group[group_of_row], dictionaries[name])
+    return columns
+
+
+def _reference_table(run: list[Group], context: Context, report: ParseReport) -> pa.Table:
+    """The same table, built tuple by tuple with the reference parser."""
+    rows: list[TupleRow] = []
+    group_of_row: list[int] = []
+    for position, group in enumerate(run):
+        try:
+            items = msgspec.json.decode(group.raw)
+        except msgspec.DecodeError as error:  # pragma: no cover - raw was validated JSON
+            items = error
+        if not isinstance(items, list):
+            problem = TupleProblem("flowTuples", bytes(group.raw)[:40].decode("utf-8", "replace"),
+                                   "expected an array of tuple strings")  # fmt: skip
+            report.reject(_reject(group, None, problem))
+            continue
+        for index, item in enumerate(items):
+            if not isinstance(item, str):
+                problem = TupleProblem("tuple", repr(item)[:40], "expected a string")
+                report.reject(_reject(group, index, problem))
+                continue
+            parsed = parse_tuple(item, group.layout)
+            if isinstance(parsed, TupleProblem):
+                report.reject(_reject(group, index, parsed))
+            else:
+                rows.append(parsed)
+                group_of_row.append(position)
+    return rows_table(rows, np.asarray(group_of_row, dtype=np.int64), run, context)
+
+
+def rows_table(
+    rows: list[TupleRow], group_of_row: Int, groups: Sequence[Group], context: Context
+) -> pa.Table:
+    """Build a FLOW_SCHEMA table from reference rows."""
+    fields = list(zip(*rows, strict=True)) if rows else [() for _ in TupleRow._fields]
+    by_name = dict(zip(TupleRow._fields, fields, strict=True))
+
+    def codes(name: str) -> Int:
+        return np.array([-1 if v is None else v for v in by_name[name]], dtype=np.int64)
+
+    dictionaries = context.dictionaries
+    columns: dict[str, pa.Array] = {
+        "time": pa.array(by_name["time_us"], pa.int64()).cast(TIME),
+        "src_ip": pa.array(by_name["src_ip"], pa.string()).dictionary_encode(),
+        "dst_ip": pa.array(by_name["dst_ip"], pa.string()).dictionary_encode(),
+        "src_port": pa.array(by_name["src_port"], pa.uint16()),
+        "dst_port": pa.array(by_name["dst_port"], pa.uint16()),
+        "protocol": pa.array(by_name["protocol"], pa.uint8()),
+        "direction": _dictionary(codes("direction"), dictionaries["direction"]),
+        "decision": _dictionary(codes("decision"), dictionaries["decision"]),
+        "state": _dictionary(codes("state"), dictionaries["state"]),
+        "encryption": pa.array(by_name["encryption"], pa.string()).dictionary_encode(),
+    }
+    for name in ("src_packets", "src_bytes", "dst_packets", "dst_bytes"):
+        columns[name] = pa.array(by_name[name], pa.uint64())
+    columns.update(_context_columns(groups, group_of_row, context))
+    return pa.Table.from_arrays([columns[name] for name in FLOW_SCHEMA.names], schema=FLOW_SCHEMA)

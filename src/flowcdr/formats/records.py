@@ -1,0 +1,200 @@
+"""From decoded records to groups of tuples with their identity.
+
+A group is one ``flowTuples`` array: every tuple in it shares the record's resource, the rule,
+the MAC and (VNet) the ACL. Identity comes from record fields only, never from blob paths.
+Repeated strings are interned here once per input, so the tuple parsers can attach them to
+millions of rows as dictionary indices.
+"""
+
+from dataclasses import dataclass, field
+from typing import NamedTuple
+
+import msgspec
+
+from flowcdr.formats.envelope import NSG_CATEGORY, VNET_CATEGORY, Record
+from flowcdr.formats.layout import Layout
+
+_HEX = frozenset("0123456789ABCDEF")
+
+
+class Group(NamedTuple):
+    raw: msgspec.Raw
+    layout: Layout
+    record: int
+    outer: int
+    inner: int
+    identity: int
+    rule: int
+    mac: int
+    acl: int
+
+    def path(self) -> str:
+        if self.layout is Layout.VNET_V4:
+            return f"flowRecords.flows[{self.outer}].flowGroups[{self.inner}].flowTuples"
+        return f"properties.flows[{self.outer}].flows[{self.inner}].flowTuples"
+
+
+class Interner:
+    """Strings to dense ids, in first-seen order."""
+
+    def __init__(self) -> None:
+        self.ids: dict[str, int] = {}
+        self.values: list[str] = []
+
+    def __call__(self, value: str | None) -> int:
+        if value is None:
+            return -1
+        found = self.ids.get(value)
+        if found is None:
+            found = self.ids[value] = len(self.values)
+            self.values.append(value)
+        return found
+
+
+class Identity(NamedTuple):
+    log_type: int
+    version: int
+    subscription: int
+    resource_group: int
+    resource: int
+
+
+@dataclass
+class Grouped:
+    groups: list[Group] = field(default_factory=list)
+    skipped: list[tuple[int, str]] = field(default_factory=list)
+    flow_records: int = 0
+    identities: list[Identity] = field(default_factory=list)
+    identity_ids: dict[Identity, int] = field(default_factory=dict)
+    subscriptions: Interner = field(default_factory=Interner)
+    resource_groups: Interner = field(default_factory=Interner)
+    resources: Interner = field(default_factory=Interner)
+    rules: Interner = field(default_factory=Interner)
+    macs: Interner = field(default_factory=Interner)
+    acls: Interner = field(default_factory=Interner)
+
+    def identity(self, layout: Layout, resource_id: str) -> int:
+        lowered = resource_id.lower()
+        parts = lowered.strip("/").split("/")
+        key = Identity(
+            0 if layout.log_type == "nsg" else 1,
+            int(layout),
+            self.subscriptions(parts[1]),
+            self.resource_groups(parts[3]),
+            self.resources(lowered),
+        )
+        found = self.identity_ids.get(key)
+        if found is None:
+            found = self.identity_ids[key] = len(self.identities)
+            self.identities.append(key)
+        return found
+
+
+class _Skip(Exception):
+    pass
+
+
+def group_records(records: list[tuple[int, Record]]) -> Grouped:
+    """Walk records into groups; a record that cannot be used is skipped with its reason."""
+    out = Grouped()
+    for index, record in records:
+        try:
+            if record.category == NSG_CATEGORY:
+                _nsg(out, index, record)
+            elif record.category == VNET_CATEGORY:
+                _vnet(out, index, record)
+            elif record.category is None:
+                nested = record.records != msgspec.Raw(b"null")
+                raise _Skip(
+                    "a nested 'records' envelope inside records (malformed blob)"
+                    if nested
+                    else "not a flow-log record: no 'category'"
+                )
+            else:
+                raise _Skip(f"category {record.category!r} is not a flow log")
+        except _Skip as skip:
+            out.skipped.append((index, str(skip)))
+        else:
+            out.flow_records += 1
+    return out
+
+
+def _resource(value: str | None, key: str) -> str:
+    if value is None:
+        raise _Skip(f"missing {key}")
+    parts = value.strip("/").split("/")
+    if len(parts) < 4 or parts[0].lower() != "subscriptions" or parts[2].lower() != (
+        "resourcegroups"
+    ):
+        raise _Skip(f"{key} {value!r} is not an ARM resource id")
+    return value
+
+
+def _mac(value: str | None, where: str) -> str | None:
+    if value is None:
+        return None
+    mac = value.replace("-", "").replace(":", "").upper()
+    if len(mac) != 12 or not _HEX.issuperset(mac):
+        raise _Skip(f"{where} {value!r} is not a MAC address")
+    return mac
+
+
+def _nsg(out: Grouped, index: int, record: Record) -> None:
+    properties = record.properties
+    if properties is None:
+        raise _Skip("NSG record without 'properties'")
+    version = properties.Version
+    if version not in (1, 2):
+        raise _Skip(f"unsupported NSG flow-log version {version!r}")
+    layout = Layout.NSG_V1 if version == 1 else Layout.NSG_V2
+    identity = out.identity(layout, _resource(record.resourceId, "resourceId"))
+    groups = []
+    for outer, rule in enumerate(properties.flows or ()):
+        rule_id = out.rules(rule.rule)
+        for inner, tuples in enumerate(rule.flows or ()):
+            mac = _mac(tuples.mac, f"properties.flows[{outer}].flows[{inner}].mac")
+            groups.append(
+                Group(
+                    tuples.flowTuples,
+                    layout,
+                    index,
+                    outer,
+                    inner,
+                    identity,
+                    rule_id,
+                    out.macs(mac),
+                    -1,
+                )
+            )
+    out.groups.extend(groups)
+
+
+def _vnet(out: Grouped, index: int, record: Record) -> None:
+    if record.flowLogVersion != 4:
+        raise _Skip(f"unsupported VNet flow-log version {record.flowLogVersion!r}")
+    if record.flowRecords is None:
+        raise _Skip("VNet record without 'flowRecords'")
+    if record.targetResourceID is not None:
+        resource = _resource(record.targetResourceID, "targetResourceID")
+    else:
+        resource = _resource(record.flowLogResourceID, "flowLogResourceID")
+    identity = out.identity(Layout.VNET_V4, resource)
+    mac_id = out.macs(_mac(record.macAddress, "macAddress"))
+    groups = []
+    for outer, acl in enumerate(record.flowRecords.flows or ()):
+        acl_id = out.acls(acl.aclID)
+        for inner, group in enumerate(acl.flowGroups or ()):
+            groups.append(
+                Group(
+                    group.flowTuples,
+                    Layout.VNET_V4,
+                    index,
+                    outer,
+                    inner,
+                    identity,
+                    out.rules(group.rule),
+                    mac_id,
+                    acl_id,
+                )
+            )
+    out.groups.extend(groups)

@@ -1,0 +1,48 @@
+"""The normalized flow schema: every column once, with its Arrow type.
+
+One row per flow tuple, whatever the source format (NSG v1/v2, VNet v4). Every other stage
+(store, detections, API, portal) takes column names from here.
+
+Repeated strings are dictionary-encoded (``dictionary<int32, string>``): a blob repeats its
+resource id, rule and MAC on every tuple, and a plain string column would be several times the
+size of the blob itself. Logically they are strings; DuckDB, Parquet and the writers treat them so.
+"""
+
+import pyarrow as pa
+
+STRING = pa.dictionary(pa.int32(), pa.string())
+TIME = pa.timestamp("us", tz="UTC")
+
+FLOW_SCHEMA = pa.schema(
+    [
+        pa.field("time", TIME, nullable=False),
+        pa.field("log_type", STRING, nullable=False),
+        pa.field("log_version", pa.int8(), nullable=False),
+        pa.field("subscription_id", STRING, nullable=False),
+        pa.field("resource_group", STRING, nullable=False),
+        pa.field("resource_id", STRING, nullable=False),
+        pa.field("acl_id", STRING),
+        pa.field("rule", STRING),
+        pa.field("mac", STRING),
+        pa.field("src_ip", STRING, nullable=False),
+        pa.field("dst_ip", STRING, nullable=False),
+        pa.field("src_port", pa.uint16(), nullable=False),
+        pa.field("dst_port", pa.uint16(), nullable=False),
+        pa.field("protocol", pa.uint8(), nullable=False),
+        pa.field("direction", STRING, nullable=False),
+        pa.field("decision", STRING, nullable=False),
+        pa.field("state", STRING),
+        pa.field("encryption", STRING),
+        pa.field("src_packets", pa.uint64()),
+        pa.field("src_bytes", pa.uint64()),
+        pa.field("dst_packets", pa.uint64()),
+        pa.field("dst_bytes", pa.uint64()),
+    ]
+)
+
+COLUMNS: tuple[str, ...] = tuple(FLOW_SCHEMA.names)
+
+LOG_TYPES = ("nsg", "vnet")
+DIRECTIONS = ("inbound", "outbound")
+DECISIONS = ("allow", "deny")
+STATES = ("begin", "continue", "end", "deny")
