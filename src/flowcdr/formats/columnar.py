@@ -59,7 +59,12 @@ from flowcdr.formats.tuples import (
 
 Int = npt.NDArray[np.int64]
 _NEWLINE, _COMMA, _QUOTE, _OPEN, _CLOSE = b"\n,\"[]"
-_UNSAFE = (b"\\", b" ", b"\t", b"0x", b"0X")
+# Escapes change a string's meaning, Arrow trims spaces and reads 0x/0X as hex: none of these can
+# be in a valid tuple, so their presence sends the input to the reference parser. An upper-case X
+# is valid only in VNet's encryption field, so there only "0X" is looked for.
+_UNSAFE = (b"\\", b" ", b"\t", b"x")
+# Dotted-quad IPv4 without leading zeros: exactly the strings that are already canonical.
+_CANONICAL_IPV4 = r"^((25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\.){3}(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])$"
 _EMPTY_ARRAY = msgspec.Raw(b"[]")
 
 
@@ -146,7 +151,7 @@ def _clean(raw: msgspec.Raw) -> bool:
         return True
     if not (len(data) >= 4 and data.startswith(b'["') and data.endswith(b'"]')):
         return False
-    if any(unsafe in data for unsafe in _UNSAFE):
+    if any(unsafe in data for unsafe in _UNSAFE) or b"0X" in data:
         return False
     return data.count(b'"') == 2 * (data.count(b'","') + 1)
 
@@ -155,13 +160,19 @@ def _fast_table(run: list[Group], context: Context, report: ParseReport) -> pa.T
     groups = [g for g in run if g.raw != _EMPTY_ARRAY]
     if not groups:
         return FLOW_SCHEMA.empty_table()
+    layout = groups[0].layout
     buffer = bytearray().join([g.raw for g in groups])
     if any(unsafe in buffer for unsafe in _UNSAFE):
+        return None
+    a = np.frombuffer(buffer, dtype=np.uint8)
+    if layout is not Layout.VNET_V4:
+        if b"X" in buffer:
+            return None
+    elif ((a[1:] == ord("X")) & (a[:-1] == ord("0"))).any():
         return None
     lengths = np.fromiter((len(g.raw) for g in groups), np.int64, len(groups))
     ends = np.cumsum(lengths)
     starts = ends - lengths
-    a = np.frombuffer(buffer, dtype=np.uint8)
     shaped = (
         (lengths >= 4)
         & (a[starts] == _OPEN)
@@ -187,7 +198,6 @@ def _fast_table(run: list[Group], context: Context, report: ParseReport) -> pa.T
     a[opening + 1] = _NEWLINE
     a[closing] = _COMMA
     counts = np.diff(np.searchsorted(opening, ends), prepend=0) + 1
-    layout = groups[0].layout
     parsed = _read_csv(buffer, layout)
     if parsed is None or parsed.num_rows != int(counts.sum()):
         return None
@@ -291,26 +301,42 @@ def _letter_codes(column: pa.ChunkedArray, codes: dict[str, int]) -> Int:
     return lookup[letters]
 
 
-def _dictionary(indices: Int, dictionary: pa.Array) -> pa.DictionaryArray:
+def _dictionary(
+    indices: Int, dictionary: pa.Array, index_type: type[np.integer[Any]] = np.int32
+) -> pa.DictionaryArray:
     missing = indices < 0
-    index_array = pa.array(indices.astype(np.int32), mask=missing if missing.any() else None)
+    index_array = pa.array(indices.astype(index_type), mask=missing if missing.any() else None)
     return pa.DictionaryArray.from_arrays(index_array, dictionary)
 
 
 def _canonical_ips(column: pa.ChunkedArray) -> tuple[pa.DictionaryArray, npt.NDArray[np.bool_]]:
-    """Canonical IP text per row (a dictionary of distinct values) and which rows were valid."""
+    """Canonical IP text per row, and which rows hold an IP at all.
+
+    Checked once per distinct value: values that are canonical IPv4 already are found in one
+    vectorized regex pass; only the rest (IPv6, invalid) are looked at in Python.
+    """
     array = column.unify_dictionaries().combine_chunks()
-    if isinstance(array, pa.ChunkedArray):  # pragma: no cover - combine_chunks gives one array
-        array = array.chunk(0)
-    canonical = [canonical_ip(text) for text in array.dictionary.to_pylist()]
-    values: dict[str, int] = {}
-    remap = np.array(
-        [-1 if ip is None else values.setdefault(ip, len(values)) for ip in canonical] or [-1],
-        dtype=np.int64,
-    )
+    dictionary = array.dictionary
+    remap = np.arange(max(len(dictionary), 1), dtype=np.int64)
+    extra: list[str] = []
+    known: dict[str, int] | None = None
+    plain = np.asarray(pc.match_substring_regex(dictionary, _CANONICAL_IPV4).to_numpy(False))
+    others = np.flatnonzero(~plain)
+    for position, text in zip(others.tolist(), dictionary.take(others).to_pylist(), strict=True):
+        ip = canonical_ip(text)
+        if ip is None:
+            remap[position] = -1
+        elif ip != text:
+            if known is None:
+                known = {value: i for i, value in enumerate(dictionary.to_pylist())}
+            found = known.get(ip)
+            if found is None:
+                found = known[ip] = len(dictionary) + len(extra)
+                extra.append(ip)
+            remap[position] = found
     indices = remap[np.asarray(array.indices.to_numpy(zero_copy_only=False), dtype=np.int64)]
-    valid = indices >= 0
-    return _dictionary(np.maximum(indices, 0), pa.array(list(values) or [""], pa.string())), valid
+    values = pa.concat_arrays([dictionary, pa.array(extra or [""], pa.string())])
+    return _dictionary(np.maximum(indices, 0), values), indices >= 0
 
 
 def _tuple_columns(
@@ -354,9 +380,9 @@ def _tuple_columns(
         else:
             state = np.full(parsed.num_rows, -2, dtype=np.int64)
     valid &= (direction >= 0) & (state != -1)
-    columns["direction"] = _dictionary(np.maximum(direction, 0), pa.array(DIRECTIONS))
-    columns["decision"] = _dictionary(np.maximum(decision, 0), pa.array(DECISIONS))
-    columns["state"] = _dictionary(np.where(state == -1, 0, state), pa.array(STATES))
+    columns["direction"] = _dictionary(np.maximum(direction, 0), pa.array(DIRECTIONS), np.int8)
+    columns["decision"] = _dictionary(np.maximum(decision, 0), pa.array(DECISIONS), np.int8)
+    columns["state"] = _dictionary(np.where(state == -1, 0, state), pa.array(STATES), np.int8)
     columns["encryption"] = encryption
     for out, name in zip(
         ("src_packets", "src_bytes", "dst_packets", "dst_bytes"), _COUNTER_TYPES, strict=True
@@ -384,10 +410,11 @@ def _encryption(column: pa.ChunkedArray) -> tuple[pa.DictionaryArray, npt.NDArra
 def _context_columns(
     groups: Sequence[Group], group_of_row: Int, context: Context
 ) -> dict[str, pa.Array]:
-    identity = np.fromiter((g.identity for g in groups), np.int64, len(groups))[group_of_row]
+    ids = np.array([g[5:9] for g in groups], dtype=np.int64).reshape(-1, 4)[group_of_row]
+    identity = ids[:, 0]
     dictionaries = context.dictionaries
     columns: dict[str, pa.Array] = {
-        "log_type": _dictionary(context.log_type[identity], dictionaries["log_type"]),
+        "log_type": _dictionary(context.log_type[identity], dictionaries["log_type"], np.int8),
         "log_version": pa.array(context.version[identity].astype(np.int8)),
         "subscription_id": _dictionary(
             context.subscription[identity], dictionaries["subscription_id"]
@@ -397,9 +424,8 @@ def _context_columns(
         ),
         "resource_id": _dictionary(context.resource[identity], dictionaries["resource_id"]),
     }
-    for name, attribute in (("acl_id", "acl"), ("rule", "rule"), ("mac", "mac")):
-        per_group = np.fromiter((getattr(g, attribute) for g in groups), np.int64, len(groups))
-        columns[name] = _dictionary(per_group[group_of_row], dictionaries[name])
+    for column, name in ((1, "rule"), (2, "mac"), (3, "acl_id")):
+        columns[name] = _dictionary(ids[:, column], dictionaries[name])
     return columns
 
 
@@ -449,9 +475,9 @@ def rows_table(
         "src_port": pa.array(by_name["src_port"], pa.uint16()),
         "dst_port": pa.array(by_name["dst_port"], pa.uint16()),
         "protocol": pa.array(by_name["protocol"], pa.uint8()),
-        "direction": _dictionary(codes("direction"), dictionaries["direction"]),
-        "decision": _dictionary(codes("decision"), dictionaries["decision"]),
-        "state": _dictionary(codes("state"), dictionaries["state"]),
+        "direction": _dictionary(codes("direction"), dictionaries["direction"], np.int8),
+        "decision": _dictionary(codes("decision"), dictionaries["decision"], np.int8),
+        "state": _dictionary(codes("state"), dictionaries["state"], np.int8),
         "encryption": pa.array(by_name["encryption"], pa.string()).dictionary_encode(),
     }
     for name in ("src_packets", "src_bytes", "dst_packets", "dst_bytes"):

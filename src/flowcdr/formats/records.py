@@ -72,8 +72,27 @@ class Grouped:
     rules: Interner = field(default_factory=Interner)
     macs: Interner = field(default_factory=Interner)
     acls: Interner = field(default_factory=Interner)
+    resource_ids: dict[tuple[Layout, str | None], int] = field(default_factory=dict)
+    """(layout, raw resource id) to identity id: every record of a NIC repeats the same id."""
+    mac_ids: dict[str, int] = field(default_factory=dict)
+    """Raw MAC text to its id in ``macs``: a blob repeats a few MACs thousands of times."""
 
-    def identity(self, layout: Layout, resource_id: str) -> int:
+    def mac(self, value: str | None, where: str) -> int:
+        if value is None:
+            return -1
+        found = self.mac_ids.get(value)
+        if found is None:
+            found = self.mac_ids[value] = self.macs(_mac(value, where))
+        return found
+
+    def identity(self, layout: Layout, resource_id: str | None, key: str) -> int:
+        found = self.resource_ids.get((layout, resource_id))
+        if found is None:
+            found = self._identity(layout, _resource(resource_id, key))
+            self.resource_ids[(layout, resource_id)] = found
+        return found
+
+    def _identity(self, layout: Layout, resource_id: str) -> int:
         lowered = resource_id.lower()
         parts = lowered.strip("/").split("/")
         key = Identity(
@@ -130,9 +149,7 @@ def _resource(value: str | None, key: str) -> str:
     return value
 
 
-def _mac(value: str | None, where: str) -> str | None:
-    if value is None:
-        return None
+def _mac(value: str, where: str) -> str:
     mac = value.replace("-", "").replace(":", "").upper()
     if len(mac) != 12 or not _HEX.issuperset(mac):
         raise _Skip(f"{where} {value!r} is not a MAC address")
@@ -147,12 +164,12 @@ def _nsg(out: Grouped, index: int, record: Record) -> None:
     if version not in (1, 2):
         raise _Skip(f"unsupported NSG flow-log version {version!r}")
     layout = Layout.NSG_V1 if version == 1 else Layout.NSG_V2
-    identity = out.identity(layout, _resource(record.resourceId, "resourceId"))
+    identity = out.identity(layout, record.resourceId, "resourceId")
     groups = []
     for outer, rule in enumerate(properties.flows or ()):
         rule_id = out.rules(rule.rule)
         for inner, tuples in enumerate(rule.flows or ()):
-            mac = _mac(tuples.mac, f"properties.flows[{outer}].flows[{inner}].mac")
+            mac = out.mac(tuples.mac, f"properties.flows[{outer}].flows[{inner}].mac")
             groups.append(
                 Group(
                     tuples.flowTuples,
@@ -162,7 +179,7 @@ def _nsg(out: Grouped, index: int, record: Record) -> None:
                     inner,
                     identity,
                     rule_id,
-                    out.macs(mac),
+                    mac,
                     -1,
                 )
             )
@@ -175,11 +192,10 @@ def _vnet(out: Grouped, index: int, record: Record) -> None:
     if record.flowRecords is None:
         raise _Skip("VNet record without 'flowRecords'")
     if record.targetResourceID is not None:
-        resource = _resource(record.targetResourceID, "targetResourceID")
+        identity = out.identity(Layout.VNET_V4, record.targetResourceID, "targetResourceID")
     else:
-        resource = _resource(record.flowLogResourceID, "flowLogResourceID")
-    identity = out.identity(Layout.VNET_V4, resource)
-    mac_id = out.macs(_mac(record.macAddress, "macAddress"))
+        identity = out.identity(Layout.VNET_V4, record.flowLogResourceID, "flowLogResourceID")
+    mac_id = out.mac(record.macAddress, "macAddress")
     groups = []
     for outer, acl in enumerate(record.flowRecords.flows or ()):
         acl_id = out.acls(acl.aclID)

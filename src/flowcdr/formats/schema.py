@@ -5,18 +5,20 @@ One row per flow tuple, whatever the source format (NSG v1/v2, VNet v4). Every o
 
 Repeated strings are dictionary-encoded (``dictionary<int32, string>``): a blob repeats its
 resource id, rule and MAC on every tuple, and a plain string column would be several times the
-size of the blob itself. Logically they are strings; DuckDB, Parquet and the writers treat them so.
+size of the blob itself. Columns whose values are a closed set of a few words use int8 indices. Logically they are strings; DuckDB, Parquet and the writers treat them so.
 """
 
 import pyarrow as pa
 
 STRING = pa.dictionary(pa.int32(), pa.string())
+CODE = pa.dictionary(pa.int8(), pa.string())
+"""A string from a closed set of a few values (log_type, direction, decision, state)."""
 TIME = pa.timestamp("us", tz="UTC")
 
 FLOW_SCHEMA = pa.schema(
     [
         pa.field("time", TIME, nullable=False),
-        pa.field("log_type", STRING, nullable=False),
+        pa.field("log_type", CODE, nullable=False),
         pa.field("log_version", pa.int8(), nullable=False),
         pa.field("subscription_id", STRING, nullable=False),
         pa.field("resource_group", STRING, nullable=False),
@@ -29,9 +31,9 @@ FLOW_SCHEMA = pa.schema(
         pa.field("src_port", pa.uint16(), nullable=False),
         pa.field("dst_port", pa.uint16(), nullable=False),
         pa.field("protocol", pa.uint8(), nullable=False),
-        pa.field("direction", STRING, nullable=False),
-        pa.field("decision", STRING, nullable=False),
-        pa.field("state", STRING),
+        pa.field("direction", CODE, nullable=False),
+        pa.field("decision", CODE, nullable=False),
+        pa.field("state", CODE),
         pa.field("encryption", STRING),
         pa.field("src_packets", pa.uint64()),
         pa.field("src_bytes", pa.uint64()),

@@ -6,8 +6,8 @@ group of tuples it cannot prove clean, and asks it to explain every tuple it rej
 """
 
 import functools
-import ipaddress
 import re
+import socket
 from typing import NamedTuple
 
 from flowcdr.formats.layout import (
@@ -100,13 +100,17 @@ def time_us(value: int) -> int | None:
 def canonical_ip(text: str) -> str | None:
     """The canonical text of an IPv4 or IPv6 address, or None if it is not one.
 
-    IPv6 zone ids (``fe80::1%eth0``) are refused: a flow log never carries them.
+    IPv4 is strict dotted decimal (no leading zeros, which some stacks read as octal); IPv6 is
+    written as RFC 5952 says (lower case, longest zero run compressed, IPv4-mapped dotted).
+    Zone ids (``fe80::1%eth0``) are refused: a flow log never carries them.
     """
-    if "%" in text:
-        return None
     try:
-        return str(ipaddress.ip_address(text))
-    except ValueError:
+        return socket.inet_ntoa(socket.inet_pton(socket.AF_INET, text))
+    except (OSError, ValueError):
+        pass
+    try:
+        return socket.inet_ntop(socket.AF_INET6, socket.inet_pton(socket.AF_INET6, text))
+    except (OSError, ValueError):
         return None
 
 
