@@ -1,0 +1,1 @@
+"""The ``flowcdr`` command line: one module per command group."""
