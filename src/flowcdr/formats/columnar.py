@@ -23,6 +23,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pcsv
 
+from flowcdr.formats.envelope import DECODE_ERRORS
 from flowcdr.formats.layout import (
     ALLOW,
     DECISION_CODES,
@@ -434,7 +435,7 @@ def _reference_table(run: list[Group], context: Context, report: ParseReport) ->
     for position, group in enumerate(run):
         try:
             items = msgspec.json.decode(group.raw)
-        except msgspec.DecodeError as error:  # pragma: no cover - raw was validated JSON
+        except DECODE_ERRORS as error:
             items = error
         if not isinstance(items, list):
             problem = TupleProblem("flowTuples", bytes(group.raw)[:40].decode("utf-8", "replace"),

@@ -21,6 +21,8 @@ from flowcdr.formats.errors import FormatError
 NSG_CATEGORY = "NetworkSecurityGroupFlowEvent"
 VNET_CATEGORY = "FlowLogFlowEvent"
 _NO_RAW = msgspec.Raw(b"null")
+# msgspec reports invalid UTF-8 inside strings as UnicodeDecodeError, not DecodeError.
+DECODE_ERRORS = (msgspec.DecodeError, UnicodeDecodeError)
 
 
 class NsgTuples(msgspec.Struct, gc=False):
@@ -126,10 +128,10 @@ def _decode_whole(data: bytes, start: int, first: bytes, envelope: bool) -> Deco
         else:
             try:
                 records = [_RECORD_DECODER.decode(body)]
-            except msgspec.DecodeError:
+            except DECODE_ERRORS:
                 # Several records: a fragment of blocks separated by commas.
                 records = _RECORDS_DECODER.decode(b"[" + bytes(body) + b"]")
-    except msgspec.DecodeError:
+    except DECODE_ERRORS:
         return None
     return Decoded(records=list(enumerate(records)), seen=len(records), envelope=envelope)
 
@@ -146,16 +148,16 @@ def _decode_each(data: bytes, start: int, envelope: bool, source: str) -> Decode
             continue
         try:
             out.records.append((index, _RECORD_DECODER.decode(chunk)))
-        except msgspec.DecodeError as error:
+        except DECODE_ERRORS as error:
             out.skipped.append((index, _explain(chunk, error)))
     return out
 
 
-def _explain(chunk: memoryview, error: msgspec.DecodeError) -> str:
+def _explain(chunk: memoryview, error: Exception) -> str:
     if isinstance(error, msgspec.ValidationError):
         try:
             category = _CATEGORY_DECODER.decode(chunk).category
-        except msgspec.DecodeError:
+        except DECODE_ERRORS:
             category = None
         if category not in (NSG_CATEGORY, VNET_CATEGORY):
             return f"category {category!r} is not a flow log"

@@ -6,6 +6,7 @@ group of tuples it cannot prove clean, and asks it to explain every tuple it rej
 """
 
 import functools
+import ipaddress
 import re
 import socket
 from typing import NamedTuple
@@ -101,7 +102,8 @@ def canonical_ip(text: str) -> str | None:
     """The canonical text of an IPv4 or IPv6 address, or None if it is not one.
 
     IPv4 is strict dotted decimal (no leading zeros, which some stacks read as octal); IPv6 is
-    written as RFC 5952 says (lower case, longest zero run compressed, IPv4-mapped dotted).
+    written as RFC 5952 says: lower case, the longest run of two or more zero groups
+    compressed, and IPv4-mapped addresses in mixed notation (``::ffff:192.0.2.1``).
     Zone ids (``fe80::1%eth0``) are refused: a flow log never carries them.
     """
     try:
@@ -109,9 +111,11 @@ def canonical_ip(text: str) -> str | None:
     except (OSError, ValueError):
         pass
     try:
-        return socket.inet_ntop(socket.AF_INET6, socket.inet_pton(socket.AF_INET6, text))
+        address = ipaddress.IPv6Address(socket.inet_pton(socket.AF_INET6, text))
     except (OSError, ValueError):
         return None
+    mapped = address.ipv4_mapped
+    return str(address) if mapped is None else f"::ffff:{mapped}"
 
 
 def encryption_code(text: str) -> bool:
