@@ -13,7 +13,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/python -m flowcdr.demo
+	$(BIN)/python -m flowcdr.demo ../shared/conformance build/run/flows.parquet
 
 check: $(STAMP)
 	$(BIN)/ruff check src tests bench

@@ -50,82 +50,56 @@ NAIVE_WARMUP_MAX_BYTES = 50 * MB
 TARGET_SPEEDUP = 8.0
 TARGET_PEAK_RATIO = 4.0
 TARGET_VNET_RATIO = 1.2
-# Fields of each format's tuple, in order; naive turns these into ints (None when empty).
-NSG_FIELDS = (
-    "time",
-    "src_ip",
-    "dst_ip",
-    "src_port",
-    "dst_port",
-    "protocol",
-    "direction",
-    "decision",
-    "state",
-    "src_packets",
-    "src_bytes",
-    "dst_packets",
-    "dst_bytes",
-)
-VNET_FIELDS = (
-    "time",
-    "src_ip",
-    "dst_ip",
-    "src_port",
-    "dst_port",
-    "protocol",
-    "direction",
-    "state",
-    "encryption",
-    "src_packets",
-    "src_bytes",
-    "dst_packets",
-    "dst_bytes",
-)
-NSG_INTS = frozenset({0, 3, 4, 9, 10, 11, 12})
-VNET_INTS = frozenset({0, 3, 4, 5, 9, 10, 11, 12})
 
 
 # --- child side: one method, one file ------------------------------------------------------
 
 
 def naive_rows(data: bytes) -> list[dict[str, Any]]:
-    """The baseline: one dict of 16 keys per tuple, the way most flow-log connectors parse."""
+    """The baseline: one dict of 16 keys per tuple, the way most flow-log connectors parse.
+
+    Written plainly but not carelessly (dict literals, no per-field helper calls), so the
+    speed-up over it is not flattered by a strawman.
+    """
     rows: list[dict[str, Any]] = []
+    append = rows.append
     for record in json.loads(data)["records"]:
         if "flowRecords" in record:
             resource_id, mac = record["targetResourceID"], record["macAddress"]
             for acl in record["flowRecords"]["flows"]:
                 for group in acl["flowGroups"]:
+                    rule = group["rule"]
                     for text in group["flowTuples"]:
-                        rows.append(
-                            _naive_row(
-                                text, VNET_FIELDS, VNET_INTS, group["rule"], mac, resource_id
-                            )
-                        )
+                        f = text.split(",")
+                        append({
+                            "time": int(f[0]), "src_ip": f[1], "dst_ip": f[2],
+                            "src_port": int(f[3]), "dst_port": int(f[4]), "protocol": int(f[5]),
+                            "direction": f[6], "state": f[7], "encryption": f[8],
+                            "src_packets": int(f[9]) if f[9] else None,
+                            "src_bytes": int(f[10]) if f[10] else None,
+                            "dst_packets": int(f[11]) if f[11] else None,
+                            "dst_bytes": int(f[12]) if f[12] else None,
+                            "rule": rule, "mac": mac, "resource_id": resource_id,
+                        })  # fmt: skip
         else:
             resource_id = record["resourceId"]
-            for rule in record["properties"]["flows"]:
-                for group in rule["flows"]:
+            for rule_flows in record["properties"]["flows"]:
+                rule = rule_flows["rule"]
+                for group in rule_flows["flows"]:
+                    mac = group["mac"]
                     for text in group["flowTuples"]:
-                        rows.append(
-                            _naive_row(
-                                text, NSG_FIELDS, NSG_INTS, rule["rule"], group["mac"], resource_id
-                            )
-                        )
+                        f = text.split(",")
+                        append({
+                            "time": int(f[0]), "src_ip": f[1], "dst_ip": f[2],
+                            "src_port": int(f[3]), "dst_port": int(f[4]), "protocol": f[5],
+                            "direction": f[6], "decision": f[7], "state": f[8],
+                            "src_packets": int(f[9]) if f[9] else None,
+                            "src_bytes": int(f[10]) if f[10] else None,
+                            "dst_packets": int(f[11]) if f[11] else None,
+                            "dst_bytes": int(f[12]) if f[12] else None,
+                            "rule": rule, "mac": mac, "resource_id": resource_id,
+                        })  # fmt: skip
     return rows
-
-
-def _naive_row(
-    text: str, fields: tuple[str, ...], ints: frozenset[int], rule: str, mac: str, resource_id: str
-) -> dict[str, Any]:
-    row: dict[str, Any] = {
-        name: (int(value) if value else None) if index in ints else value
-        for index, (name, value) in enumerate(zip(fields, text.split(","), strict=True))
-    }
-    row["rule"] = rule
-    row["mac"] = mac
-    row["resource_id"] = resource_id
-    return row
 
 
 def _method(name: str) -> Callable[[bytes], Any]:
@@ -163,7 +137,7 @@ def _peak_rss() -> int:
 
 
 def run_one(method: str, path: Path, repeat: int, warmup: bool) -> dict[str, Any]:
-    """Time ``method`` on the file, dropping each output before the next run so peaks never stack."""
+    """Time ``method`` on the file, dropping each output before the next run so peaks never add."""
     call = _method(method)
     data = path.read_bytes()
     gc.collect()

@@ -63,7 +63,8 @@ def decode_json(data: bytes) -> Any:
 
 def rows(result: ParseResult) -> list[Row]:
     """Our rows as Python values; dictionary columns come back as plain strings."""
-    return result.table.to_pylist()
+    table: list[Row] = result.table.to_pylist()
+    return table
 
 
 def envelope_records(document: Any) -> list[Any]:

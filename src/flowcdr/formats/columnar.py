@@ -59,13 +59,14 @@ from flowcdr.formats.tuples import (
 )
 
 Int = npt.NDArray[np.int64]
-_NEWLINE, _COMMA, _QUOTE, _OPEN, _CLOSE = b"\n,\"[]"
+_NEWLINE, _COMMA, _QUOTE, _OPEN, _CLOSE = b'\n,"[]'
 # Escapes change a string's meaning, Arrow trims spaces and reads 0x/0X as hex: none of these can
 # be in a valid tuple, so their presence sends the input to the reference parser. An upper-case X
 # is valid only in VNet's encryption field, so there only "0X" is looked for.
 _UNSAFE = (b"\\", b" ", b"\t", b"x")
 # Dotted-quad IPv4 without leading zeros: exactly the strings that are already canonical.
-_CANONICAL_IPV4 = r"^((25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\.){3}(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])$"
+_OCTET = "(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
+_CANONICAL_IPV4 = rf"^({_OCTET}\.){{3}}{_OCTET}$"
 _EMPTY_ARRAY = msgspec.Raw(b"[]")
 
 
@@ -152,24 +153,42 @@ def _clean(raw: msgspec.Raw) -> bool:
         return True
     if not (len(data) >= 4 and data.startswith(b'["') and data.endswith(b'"]')):
         return False
-    if any(unsafe in data for unsafe in _UNSAFE) or b"0X" in data:
+    if not data.isascii() or any(unsafe in data for unsafe in _UNSAFE) or b"0X" in data:
         return False
     return data.count(b'"') == 2 * (data.count(b'","') + 1)
 
 
 def _fast_table(run: list[Group], context: Context, report: ParseReport) -> pa.Table | None:
+    """The run's table, or None when the fast path cannot prove the run clean."""
     groups = [g for g in run if g.raw != _EMPTY_ARRAY]
     if not groups:
         return FLOW_SCHEMA.empty_table()
     layout = groups[0].layout
-    buffer = bytearray().join([g.raw for g in groups])
-    if any(unsafe in buffer for unsafe in _UNSAFE):
+    lines = _csv_lines(groups, layout)
+    if lines is None:
         return None
+    buffer, counts = lines
+    parsed = _read_csv(buffer, layout)
+    if parsed is None or parsed.num_rows != int(counts.sum()):
+        return None
+    group_of_row = np.repeat(np.arange(len(groups)), counts)
+    columns, valid = _tuple_columns(parsed, layout)
+    if not valid.all():
+        first_row = np.concatenate([[0], np.cumsum(counts)[:-1]])
+        bad = np.flatnonzero(~valid)
+        _explain(groups, bad, group_of_row, first_row, report)
+        keep = pa.array(valid)
+        columns = {name: pc.filter(col, keep) for name, col in columns.items()}
+        group_of_row = group_of_row[valid]
+    columns.update(_context_columns(groups, group_of_row, context))
+    return pa.Table.from_arrays([columns[name] for name in FLOW_SCHEMA.names], schema=FLOW_SCHEMA)
+
+
+def _csv_lines(groups: list[Group], layout: Layout) -> tuple[bytearray, Int] | None:
+    """The groups' tuples as CSV lines, and the tuple count of each group; None if unclean."""
+    buffer = bytearray().join([g.raw for g in groups])
     a = np.frombuffer(buffer, dtype=np.uint8)
-    if layout is not Layout.VNET_V4:
-        if b"X" in buffer:
-            return None
-    elif ((a[1:] == ord("X")) & (a[:-1] == ord("0"))).any():
+    if _unsafe(buffer, a, layout):
         return None
     lengths = np.fromiter((len(g.raw) for g in groups), np.int64, len(groups))
     ends = np.cumsum(lengths)
@@ -187,6 +206,7 @@ def _fast_table(run: list[Group], context: Context, report: ParseReport) -> pa.T
     a[starts + 1] = _COMMA
     a[ends - 2] = _COMMA
     a[ends - 1] = _NEWLINE
+    # What is left of the quotes must be the '","' between tuples, nothing else.
     quotes = np.flatnonzero(a == _QUOTE)
     opening, closing = quotes[0::2], quotes[1::2]
     if not (
@@ -198,21 +218,16 @@ def _fast_table(run: list[Group], context: Context, report: ParseReport) -> pa.T
     a[opening] = _COMMA
     a[opening + 1] = _NEWLINE
     a[closing] = _COMMA
-    counts = np.diff(np.searchsorted(opening, ends), prepend=0) + 1
-    parsed = _read_csv(buffer, layout)
-    if parsed is None or parsed.num_rows != int(counts.sum()):
-        return None
-    group_of_row = np.repeat(np.arange(len(groups)), counts)
-    columns, valid = _tuple_columns(parsed, layout)
-    if not valid.all():
-        first_row = np.concatenate([[0], np.cumsum(counts)[:-1]])
-        bad = np.flatnonzero(~valid)
-        _explain(groups, bad, group_of_row, first_row, report)
-        keep = pa.array(valid)
-        columns = {name: pc.filter(col, keep) for name, col in columns.items()}
-        group_of_row = group_of_row[valid]
-    columns.update(_context_columns(groups, group_of_row, context))
-    return pa.Table.from_arrays([columns[name] for name in FLOW_SCHEMA.names], schema=FLOW_SCHEMA)
+    return buffer, np.diff(np.searchsorted(opening, ends), prepend=0) + 1
+
+
+def _unsafe(buffer: bytearray, a: npt.NDArray[np.uint8], layout: Layout) -> bool:
+    # Valid tuples are ASCII; Arrow cannot even show us a non-UTF-8 row it refuses.
+    if not buffer.isascii() or any(unsafe in buffer for unsafe in _UNSAFE):
+        return True
+    if layout is not Layout.VNET_V4:
+        return b"X" in buffer
+    return bool(((a[1:] == ord("X")) & (a[:-1] == ord("0"))).any())
 
 
 def _explain(
@@ -237,10 +252,18 @@ def _reject(group: Group, index: int | None, problem: TupleProblem) -> Reject:
 
 
 _COUNTER_TYPES = {f"c{i}": pa.uint64() for i in range(10, 14)}
-_CSV_TYPES = {
-    Layout.NSG_V1: {"c1": pa.int64(), "c2": STRING, "c3": STRING, "c4": pa.uint16(), "c5": pa.uint16(),
-                    "c6": pa.string(), "c7": pa.string(), "c8": pa.string()},
-}  # fmt: skip
+# CSV columns are c0..cN; c0 and the last are the empty padding fields around each tuple.
+_NSG_V1_TYPES = {
+    "c1": pa.int64(),
+    "c2": STRING,
+    "c3": STRING,
+    "c4": pa.uint16(),
+    "c5": pa.uint16(),
+    "c6": pa.string(),
+    "c7": pa.string(),
+    "c8": pa.string(),
+}
+_CSV_TYPES = {Layout.NSG_V1: _NSG_V1_TYPES}
 _CSV_TYPES[Layout.NSG_V2] = {**_CSV_TYPES[Layout.NSG_V1], "c9": pa.string(), **_COUNTER_TYPES}
 _CSV_TYPES[Layout.VNET_V4] = {
     **_CSV_TYPES[Layout.NSG_V1],
@@ -253,12 +276,8 @@ _CSV_TYPES[Layout.VNET_V4] = {
 def _read_csv(buffer: bytearray, layout: Layout) -> pa.Table | None:
     types = _CSV_TYPES[layout]
     names = [f"c{i}" for i in range(len(types) + 2)]
-
-    def skip(row: Any) -> str:
-        # A row with the wrong number of fields; the row count check sends the run to the
-        # reference parser, which says which tuple it was.
-        return "skip"
-
+    # A row with the wrong number of fields or a number that does not convert raises; the
+    # run then goes to the reference parser, which says which tuple it was.
     try:
         return pcsv.read_csv(
             pa.py_buffer(buffer),
@@ -267,7 +286,6 @@ def _read_csv(buffer: bytearray, layout: Layout) -> pa.Table | None:
                 quote_char=False,
                 double_quote=False,
                 escape_char=False,
-                invalid_row_handler=skip,
             ),
             convert_options=pcsv.ConvertOptions(
                 column_types=types,

@@ -36,7 +36,7 @@ class NsgRule(msgspec.Struct, gc=False):
 
 
 class NsgProperties(msgspec.Struct, gc=False):
-    Version: int | float | None = None  # noqa: N815
+    Version: int | float | None = None
     flows: list[NsgRule] | None = None
 
 

@@ -109,7 +109,7 @@ class Grouped:
         return found
 
 
-class _Skip(Exception):
+class _SkipRecordError(Exception):
     pass
 
 
@@ -124,14 +124,14 @@ def group_records(records: list[tuple[int, Record]]) -> Grouped:
                 _vnet(out, index, record)
             elif record.category is None:
                 nested = record.records != msgspec.Raw(b"null")
-                raise _Skip(
+                raise _SkipRecordError(
                     "a nested 'records' envelope inside records (malformed blob)"
                     if nested
                     else "not a flow-log record: no 'category'"
                 )
             else:
-                raise _Skip(f"category {record.category!r} is not a flow log")
-        except _Skip as skip:
+                raise _SkipRecordError(f"category {record.category!r} is not a flow log")
+        except _SkipRecordError as skip:
             out.skipped.append((index, str(skip)))
         else:
             out.flow_records += 1
@@ -140,29 +140,31 @@ def group_records(records: list[tuple[int, Record]]) -> Grouped:
 
 def _resource(value: str | None, key: str) -> str:
     if value is None:
-        raise _Skip(f"missing {key}")
+        raise _SkipRecordError(f"missing {key}")
     parts = value.strip("/").split("/")
-    if len(parts) < 4 or parts[0].lower() != "subscriptions" or parts[2].lower() != (
-        "resourcegroups"
+    if (
+        len(parts) < 4
+        or parts[0].lower() != "subscriptions"
+        or parts[2].lower() != ("resourcegroups")
     ):
-        raise _Skip(f"{key} {value!r} is not an ARM resource id")
+        raise _SkipRecordError(f"{key} {value!r} is not an ARM resource id")
     return value
 
 
 def _mac(value: str, where: str) -> str:
     mac = value.replace("-", "").replace(":", "").upper()
     if len(mac) != 12 or not _HEX.issuperset(mac):
-        raise _Skip(f"{where} {value!r} is not a MAC address")
+        raise _SkipRecordError(f"{where} {value!r} is not a MAC address")
     return mac
 
 
 def _nsg(out: Grouped, index: int, record: Record) -> None:
     properties = record.properties
     if properties is None:
-        raise _Skip("NSG record without 'properties'")
+        raise _SkipRecordError("NSG record without 'properties'")
     version = properties.Version
     if version not in (1, 2):
-        raise _Skip(f"unsupported NSG flow-log version {version!r}")
+        raise _SkipRecordError(f"unsupported NSG flow-log version {version!r}")
     layout = Layout.NSG_V1 if version == 1 else Layout.NSG_V2
     identity = out.identity(layout, record.resourceId, "resourceId")
     groups = []
@@ -188,9 +190,9 @@ def _nsg(out: Grouped, index: int, record: Record) -> None:
 
 def _vnet(out: Grouped, index: int, record: Record) -> None:
     if record.flowLogVersion != 4:
-        raise _Skip(f"unsupported VNet flow-log version {record.flowLogVersion!r}")
+        raise _SkipRecordError(f"unsupported VNet flow-log version {record.flowLogVersion!r}")
     if record.flowRecords is None:
-        raise _Skip("VNet record without 'flowRecords'")
+        raise _SkipRecordError("VNet record without 'flowRecords'")
     if record.targetResourceID is not None:
         identity = out.identity(Layout.VNET_V4, record.targetResourceID, "targetResourceID")
     else:

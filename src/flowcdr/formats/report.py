@@ -75,5 +75,7 @@ class ParseReport:
         if self.skipped > len(self.skips):
             lines.append(f"{self.source}: {self.skipped - len(self.skips)} more records skipped")
         if self.cut:
-            lines.append(f"{self.source}: input ends inside a record (cut); that record is not read")
+            lines.append(
+                f"{self.source}: input ends inside a record (cut); that record is not read"
+            )
         return lines

@@ -5,7 +5,8 @@ One row per flow tuple, whatever the source format (NSG v1/v2, VNet v4). Every o
 
 Repeated strings are dictionary-encoded (``dictionary<int32, string>``): a blob repeats its
 resource id, rule and MAC on every tuple, and a plain string column would be several times the
-size of the blob itself. Columns whose values are a closed set of a few words use int8 indices. Logically they are strings; DuckDB, Parquet and the writers treat them so.
+size of the blob itself. Columns whose values are a closed set of a few words use int8 indices.
+Logically they are strings; DuckDB, Parquet and the writers treat them so.
 """
 
 import pyarrow as pa

@@ -61,7 +61,7 @@ class TupleProblem(NamedTuple):
     reason: str
 
 
-class _Bad(Exception):
+class _BadFieldError(Exception):
     def __init__(self, index: int, reason: str) -> None:
         self.index = index
         self.reason = reason
@@ -71,10 +71,10 @@ def _digits(text: str, index: int, maximum: int, what: str) -> int:
     # isascii() keeps out Unicode digits that int() would accept; the length bound keeps
     # int() away from huge inputs.
     if not (text.isascii() and text.isdigit()) or len(text) > 20:
-        raise _Bad(index, f"expected {what}")
+        raise _BadFieldError(index, f"expected {what}")
     value = int(text)
     if value > maximum:
-        raise _Bad(index, f"expected {what}")
+        raise _BadFieldError(index, f"expected {what}")
     return value
 
 
@@ -126,14 +126,14 @@ def encryption_code(text: str) -> bool:
 def _ip(text: str, index: int) -> str:
     ip = canonical_ip(text)
     if ip is None:
-        raise _Bad(index, "expected an IPv4 or IPv6 address")
+        raise _BadFieldError(index, "expected an IPv4 or IPv6 address")
     return ip
 
 
 def _code(text: str, index: int, codes: dict[str, int], what: str) -> int:
     code = codes.get(text)
     if code is None:
-        raise _Bad(index, f"expected {what}")
+        raise _BadFieldError(index, f"expected {what}")
     return code
 
 
@@ -147,14 +147,16 @@ def parse_tuple(text: str, layout: Layout) -> TupleRow | TupleProblem:
         )
     try:
         return _parse_fields(parts, layout)
-    except _Bad as bad:
+    except _BadFieldError as bad:
         return TupleProblem(names[bad.index], parts[bad.index], bad.reason)
 
 
 def _parse_fields(parts: list[str], layout: Layout) -> TupleRow:
     stamp = time_us(_digits(parts[0], 0, UINT64_MAX, "a Unix time"))
     if stamp is None:
-        raise _Bad(0, "expected a Unix time in seconds or milliseconds between 2000 and 2100")
+        raise _BadFieldError(
+            0, "expected a Unix time in seconds or milliseconds between 2000 and 2100"
+        )
     src_ip = _ip(parts[1], 1)
     dst_ip = _ip(parts[2], 2)
     src_port = _digits(parts[3], 3, 65535, "a port number 0-65535")
@@ -167,7 +169,7 @@ def _parse_fields(parts: list[str], layout: Layout) -> TupleRow:
         decision = DENY if state == VNET_DENY_STATE else ALLOW
         encryption = parts[8] or None
         if encryption is not None and not encryption_code(encryption):
-            raise _Bad(8, "expected an encryption code such as X or NX_...")
+            raise _BadFieldError(8, "expected an encryption code such as X or NX_...")
     else:
         protocol = _code(parts[5], 5, NSG_PROTOCOLS, "T or U")
         direction = _code(parts[6], direction_index, DIRECTION_CODES, "I or O")

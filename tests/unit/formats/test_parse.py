@@ -29,7 +29,8 @@ V_DENY = "1663146024000,40.1.2.3,10.0.0.6,51234,22,6,I,D,NX,0,0,0,0"
 
 
 def rows(result: ParseResult) -> list[dict[str, Any]]:
-    return result.table.to_pylist()
+    table: list[dict[str, Any]] = result.table.to_pylist()
+    return table
 
 
 def at(seconds: float) -> dt.datetime:
@@ -37,7 +38,9 @@ def at(seconds: float) -> dt.datetime:
 
 
 def test_nsg_v2_tuple_fields_are_normalized() -> None:
-    result = parse_blob(blob([nsg_record({"UserRule_Web": {"00-0d-3a-f8-78-56": [T_OUT, T_DENY]}})]))
+    result = parse_blob(
+        blob([nsg_record({"UserRule_Web": {"00-0d-3a-f8-78-56": [T_OUT, T_DENY]}})])
+    )
     assert result.table.schema.equals(FLOW_SCHEMA)
     first, second = rows(result)
     assert first == {
@@ -90,7 +93,9 @@ def test_version_written_as_float_is_accepted() -> None:
 
 
 def test_vnet_v4_milliseconds_states_and_encryption() -> None:
-    record = vnet_record({"unspecified": {"unspecified": [V_BEGIN, V_END, V_DENY]}}, mac="0022487bC205")
+    record = vnet_record(
+        {"unspecified": {"unspecified": [V_BEGIN, V_END, V_DENY]}}, mac="0022487bC205"
+    )
     begin, end, deny = rows(parse_blob(blob([record])))
     assert begin["time"] == dt.datetime(2022, 9, 14, 9, 0, 3, 599000, tzinfo=dt.UTC)
     assert (begin["log_type"], begin["log_version"]) == ("vnet", 4)
@@ -139,7 +144,9 @@ def test_ipv6_icmp_and_counters_above_32_bits() -> None:
 
 
 def test_empty_arrays_give_no_flows_and_no_errors() -> None:
-    record = nsg_record({"empty_rule": {}, "empty_mac": {"000D3AF87856": []}, "r": {"000D3A000001": [T_OUT]}})
+    record = nsg_record(
+        {"empty_rule": {}, "empty_mac": {"000D3AF87856": []}, "r": {"000D3A000001": [T_OUT]}}
+    )
     vnet = vnet_record({"a": {"r": []}, "b": {}})
     result = parse_blob(blob([record, vnet]))
     assert result.report.flows == 1
@@ -159,7 +166,10 @@ def test_single_record_without_envelope() -> None:
 
 @pytest.mark.parametrize("leading_comma", [True, False])
 def test_fragment_of_committed_blocks(leading_comma: bool) -> None:
-    records = [nsg_record({"r": {"000D3AF87856": [T_OUT]}}), nsg_record({"r": {"000D3AF87856": [T_DENY]}})]
+    records = [
+        nsg_record({"r": {"000D3AF87856": [T_OUT]}}),
+        nsg_record({"r": {"000D3AF87856": [T_DENY]}}),
+    ]
     result = parse_blob(fragment(records, leading_comma))
     assert [r["dst_port"] for r in rows(result)] == [443, 443]
     assert [r["decision"] for r in rows(result)] == ["allow", "deny"]
@@ -221,8 +231,12 @@ BAD_TUPLES = [
 
 @pytest.mark.parametrize(("bad", "field"), BAD_TUPLES)
 def test_a_malformed_tuple_is_rejected_and_the_rest_kept(bad: str, field: str) -> None:
-    record = nsg_record({"r0": {"000D3AF87856": [T_DENY]}, "r1": {"000D3AF87856": [T_OUT, bad, T_OUT]}})
-    result = parse_blob(blob([nsg_record({"r": {"000D3AF87856": [T_OUT]}}), record]), source="b.json")
+    record = nsg_record(
+        {"r0": {"000D3AF87856": [T_DENY]}, "r1": {"000D3AF87856": [T_OUT, bad, T_OUT]}}
+    )
+    result = parse_blob(
+        blob([nsg_record({"r": {"000D3AF87856": [T_OUT]}}), record]), source="b.json"
+    )
     assert result.report.flows == 4
     assert result.report.rejected == 1
     (reject,) = result.report.rejects
@@ -291,7 +305,11 @@ def test_other_categories_and_malformed_envelopes_are_skipped() -> None:
 def test_a_record_with_wrong_types_costs_only_itself() -> None:
     bad = nsg_record({"r": {"000D3AF87856": [T_OUT]}})
     bad["properties"]["flows"] = {"rule": "not a list"}
-    records = [nsg_record({"r": {"000D3AF87856": [T_OUT]}}), bad, vnet_record({"a": {"r": [V_END]}})]
+    records = [
+        nsg_record({"r": {"000D3AF87856": [T_OUT]}}),
+        bad,
+        vnet_record({"a": {"r": [V_END]}}),
+    ]
     result = parse_blob(blob(records))
     assert (result.report.flows, result.report.skipped) == (2, 1)
     assert "$.properties.flows" in result.report.skips[0].reason
