@@ -63,8 +63,8 @@ def main(folder: Path, output: Path) -> int:
         for title, query in SUMMARIES.items():
             answer = db.execute(query)
             shown = Table(title=title)
-            for column in answer.description:
-                shown.add_column(column[0])
+            for described in answer.description:
+                shown.add_column(described[0])
             for row in answer.fetchall():
                 shown.add_row(*(str(value) for value in row))
             console.print(shown)
