@@ -43,7 +43,8 @@ FORMATS: dict[str, Callable[[int, int], bytes]] = {
     "vnet": flowgen.vnet_v4_blob,
 }
 METHODS = ("flowcdr", "naive", "json-floor")
-# Timed runs per method: naive takes seconds per 100 MB and varies less than the noise.
+# Timed runs per method. One naive run is enough: at ~5 s per 100 MB its noise is small next to
+# the gap being measured, and more runs would blow the time budget.
 REPEATS = {"flowcdr": 3, "naive": 1, "json-floor": 3}
 # Up to this input size the naive warm-up is cheap enough to be worth it.
 NAIVE_WARMUP_MAX_BYTES = 50 * MB
@@ -217,6 +218,9 @@ def run_child(method: str, path: Path) -> dict[str, Any]:
 
 @dataclass(frozen=True)
 class Row:
+    """One table line. Every method on a blob uses naive's tuple count, so tuples/s compares
+    like with like even for json-floor, which does not count tuples."""
+
     method: str
     fmt: str
     seconds: float
@@ -322,6 +326,10 @@ def main_parent(mb: float, seed: int) -> int:
         agree &= fmt_agrees
     print()
     print_table([row for by_method in rows.values() for row in by_method.values()])
+    print(
+        "RSS before: the child with its imports and the input loaded, before the first call; "
+        "peak: ru_maxrss over the warm-up and timed runs."
+    )
     print()
     print_ratios(rows)
     return 0 if agree else 1

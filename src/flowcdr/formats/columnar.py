@@ -12,7 +12,8 @@ number of fields and numbers that convert. Anything else goes to ``tuples.parse_
 also explains every tuple the fast path refuses, so both paths agree by construction.
 """
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -63,7 +64,8 @@ _NEWLINE, _COMMA, _QUOTE, _OPEN, _CLOSE = b'\n,"[]'
 # Escapes change a string's meaning, Arrow trims spaces and reads 0x/0X as hex: none of these can
 # be in a valid tuple, so their presence sends the input to the reference parser. An upper-case X
 # is valid only in VNet's encryption field, so there only "0X" is looked for.
-_UNSAFE = (b"\\", b" ", b"\t", b"x")
+# (msgspec has already refused raw control characters inside strings.)
+_UNSAFE = (b"\\", b" ", b"x")
 # Dotted-quad IPv4 without leading zeros: exactly the strings that are already canonical.
 _OCTET = "(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
 _CANONICAL_IPV4 = rf"^({_OCTET}\.){{3}}{_OCTET}$"
@@ -111,33 +113,71 @@ class Context:
 
 def tables(
     groups: Sequence[Group], context: Context, report: ParseReport, chunk_bytes: int
-) -> Iterable[pa.Table]:
-    """Arrow tables for the groups, in input order, in runs of one layout up to chunk_bytes."""
+) -> Iterator[pa.Table]:
+    """Arrow tables for the groups, in input order, in runs of one layout up to chunk_bytes.
+
+    Pipelined: while Arrow's threads type run k's CSV, this thread rewrites run k+1 and then
+    builds run k's columns, so the single-threaded Python work overlaps the parallel parse.
+    """
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="flowcdr-csv") as pool:
+        pending: _Pending | None = None
+        for run in _runs(groups, chunk_bytes):
+            started = _start(run, pool)
+            if pending is not None:
+                yield from _finish(pending, context, report)
+            pending = started
+        if pending is not None:
+            yield from _finish(pending, context, report)
+
+
+def _runs(groups: Sequence[Group], chunk_bytes: int) -> Iterator[list[Group]]:
     run: list[Group] = []
     size = 0
     for group in groups:
         if run and (group.layout is not run[0].layout or size >= chunk_bytes):
-            yield from _run_tables(run, context, report)
+            yield run
             run, size = [], 0
         run.append(group)
         size += len(group.raw)
     if run:
-        yield from _run_tables(run, context, report)
+        yield run
 
 
-def _run_tables(run: list[Group], context: Context, report: ParseReport) -> Iterable[pa.Table]:
-    table = _fast_table(run, context, report)
+@dataclass
+class _Pending:
+    """A run whose CSV lines are being typed in the background (parsed is None if unclean)."""
+
+    run: list[Group]
+    groups: list[Group]
+    counts: Int
+    parsed: "Future[pa.Table | None] | None"
+
+
+def _start(run: list[Group], pool: ThreadPoolExecutor) -> _Pending:
+    groups = [g for g in run if g.raw != _EMPTY_ARRAY]
+    lines = _csv_lines(groups, run[0].layout) if groups else None
+    if lines is None:
+        return _Pending(run, groups, np.zeros(0, np.int64), None)
+    buffer, counts = lines
+    return _Pending(run, groups, counts, pool.submit(_read_csv, buffer, run[0].layout))
+
+
+def _finish(pending: _Pending, context: Context, report: ParseReport) -> Iterator[pa.Table]:
+    if not pending.groups:
+        return
+    parsed = pending.parsed.result() if pending.parsed is not None else None
+    table = _typed_table(pending.groups, parsed, pending.counts, context, report)
     if table is not None:
         yield table
         return
     # Find the groups the fast path cannot take; retry it on the clean stretches between them.
     start = 0
-    for index, group in enumerate(run):
+    for index, group in enumerate(pending.run):
         if not _clean(group.raw):
-            yield from _clean_tables(run[start:index], context, report)
+            yield from _clean_tables(pending.run[start:index], context, report)
             yield _reference_table([group], context, report)
             start = index + 1
-    yield from _clean_tables(run[start:], context, report)
+    yield from _clean_tables(pending.run[start:], context, report)
 
 
 def _clean_tables(run: list[Group], context: Context, report: ParseReport) -> Iterable[pa.Table]:
@@ -153,34 +193,42 @@ def _clean(raw: msgspec.Raw) -> bool:
         return True
     if not (len(data) >= 4 and data.startswith(b'["') and data.endswith(b'"]')):
         return False
-    if not data.isascii() or any(unsafe in data for unsafe in _UNSAFE) or b"0X" in data:
+    if any(unsafe in data for unsafe in _UNSAFE) or b"0X" in data:
         return False
     return data.count(b'"') == 2 * (data.count(b'","') + 1)
 
 
 def _fast_table(run: list[Group], context: Context, report: ParseReport) -> pa.Table | None:
-    """The run's table, or None when the fast path cannot prove the run clean."""
+    """The run's table in one go, or None when the fast path cannot prove the run clean."""
     groups = [g for g in run if g.raw != _EMPTY_ARRAY]
     if not groups:
         return FLOW_SCHEMA.empty_table()
-    layout = groups[0].layout
-    lines = _csv_lines(groups, layout)
+    lines = _csv_lines(groups, groups[0].layout)
     if lines is None:
         return None
     buffer, counts = lines
-    parsed = _read_csv(buffer, layout)
+    return _typed_table(groups, _read_csv(buffer, groups[0].layout), counts, context, report)
+
+
+def _typed_table(
+    groups: list[Group],
+    parsed: pa.Table | None,
+    counts: Int,
+    context: Context,
+    report: ParseReport,
+) -> pa.Table | None:
+    """Check and finish the CSV-typed tuples of clean groups; None sends them to the fallback."""
     if parsed is None or parsed.num_rows != int(counts.sum()):
         return None
-    group_of_row = np.repeat(np.arange(len(groups)), counts)
-    columns, valid = _tuple_columns(parsed, layout)
+    columns, valid = _tuple_columns(parsed, groups[0].layout)
     if not valid.all():
+        group_of_row = np.repeat(np.arange(len(groups)), counts)
         first_row = np.concatenate([[0], np.cumsum(counts)[:-1]])
-        bad = np.flatnonzero(~valid)
-        _explain(groups, bad, group_of_row, first_row, report)
+        _explain(groups, np.flatnonzero(~valid), group_of_row, first_row, report)
         keep = pa.array(valid)
         columns = {name: pc.filter(col, keep) for name, col in columns.items()}
-        group_of_row = group_of_row[valid]
-    columns.update(_context_columns(groups, group_of_row, context))
+        counts = np.bincount(group_of_row[valid], minlength=len(groups))
+    columns.update(_context_columns(groups, counts, context))
     return pa.Table.from_arrays([columns[name] for name in FLOW_SCHEMA.names], schema=FLOW_SCHEMA)
 
 
@@ -222,8 +270,7 @@ def _csv_lines(groups: list[Group], layout: Layout) -> tuple[bytearray, Int] | N
 
 
 def _unsafe(buffer: bytearray, a: npt.NDArray[np.uint8], layout: Layout) -> bool:
-    # Valid tuples are ASCII; Arrow cannot even show us a non-UTF-8 row it refuses.
-    if not buffer.isascii() or any(unsafe in buffer for unsafe in _UNSAFE):
+    if any(unsafe in buffer for unsafe in _UNSAFE):
         return True
     if layout is not Layout.VNET_V4:
         return b"X" in buffer
@@ -326,31 +373,43 @@ def _dictionary(
     return pa.DictionaryArray.from_arrays(index_array, dictionary)
 
 
-def _canonical_ips(column: pa.ChunkedArray) -> tuple[pa.DictionaryArray, npt.NDArray[np.bool_]]:
-    """Canonical IP text per row, and which rows hold an IP at all.
+def _canonical_ips(column: pa.ChunkedArray) -> tuple[pa.ChunkedArray, npt.NDArray[np.bool_]]:
+    """Canonical IP text per row, and which rows hold an IP at all."""
+    chunks, valid = [], []
+    for chunk in column.chunks:
+        canonical, ok = _canonical_ip_chunk(chunk)
+        chunks.append(canonical)
+        valid.append(ok)
+    return pa.chunked_array(chunks, STRING), np.concatenate(valid) if valid else np.ones(0, bool)
 
-    Checked once per distinct value: values that are canonical IPv4 already are found in one
-    vectorized regex pass; only the rest (IPv6, invalid) are looked at in Python.
-    """
-    array = column.unify_dictionaries().combine_chunks()
+
+def _canonical_ip_chunk(array: pa.DictionaryArray) -> tuple[pa.Array, npt.NDArray[np.bool_]]:
+    """Checked once per distinct value: canonical IPv4 text is recognized by one vectorized
+    regex pass, and only the rest (IPv6, invalid) is looked at in Python. Usually every value
+    is canonical already and the array is returned as it is."""
     dictionary = array.dictionary
-    remap = np.arange(max(len(dictionary), 1), dtype=np.int64)
-    extra: list[str] = []
-    known: dict[str, int] | None = None
     plain = np.asarray(pc.match_substring_regex(dictionary, _CANONICAL_IPV4).to_numpy(False))
     others = np.flatnonzero(~plain)
-    for position, text in zip(others.tolist(), dictionary.take(others).to_pylist(), strict=True):
+    texts = dictionary.take(others).to_pylist()
+    changed: dict[int, str | None] = {}
+    for position, text in zip(others.tolist(), texts, strict=True):
         ip = canonical_ip(text)
+        if ip != text:
+            changed[position] = ip
+    if not changed:
+        return array, np.ones(len(array), dtype=bool)
+    remap = np.arange(len(dictionary), dtype=np.int64)
+    extra: list[str] = []
+    known = {value: i for i, value in enumerate(dictionary.to_pylist())}
+    for position, ip in changed.items():
         if ip is None:
             remap[position] = -1
-        elif ip != text:
-            if known is None:
-                known = {value: i for i, value in enumerate(dictionary.to_pylist())}
-            found = known.get(ip)
-            if found is None:
-                found = known[ip] = len(dictionary) + len(extra)
-                extra.append(ip)
-            remap[position] = found
+            continue
+        found = known.get(ip)
+        if found is None:
+            found = known[ip] = len(dictionary) + len(extra)
+            extra.append(ip)
+        remap[position] = found
     indices = remap[np.asarray(array.indices.to_numpy(zero_copy_only=False), dtype=np.int64)]
     values = pa.concat_arrays([dictionary, pa.array(extra or [""], pa.string())])
     return _dictionary(np.maximum(indices, 0), values), indices >= 0
@@ -425,24 +484,28 @@ def _encryption(column: pa.ChunkedArray) -> tuple[pa.DictionaryArray, npt.NDArra
 
 
 def _context_columns(
-    groups: Sequence[Group], group_of_row: Int, context: Context
+    groups: Sequence[Group], counts: Int, context: Context
 ) -> dict[str, pa.Array]:
-    ids = np.array([g[5:9] for g in groups], dtype=np.int64).reshape(-1, 4)[group_of_row]
+    """Columns every tuple of a group shares, repeated ``counts[g]`` times for group g."""
+    ids = np.array([g[5:9] for g in groups], dtype=np.int64).reshape(-1, 4)
     identity = ids[:, 0]
-    dictionaries = context.dictionaries
-    columns: dict[str, pa.Array] = {
-        "log_type": _dictionary(context.log_type[identity], dictionaries["log_type"], np.int8),
-        "log_version": pa.array(context.version[identity].astype(np.int8)),
-        "subscription_id": _dictionary(
-            context.subscription[identity], dictionaries["subscription_id"]
-        ),
-        "resource_group": _dictionary(
-            context.resource_group[identity], dictionaries["resource_group"]
-        ),
-        "resource_id": _dictionary(context.resource[identity], dictionaries["resource_id"]),
+    per_group = {
+        "log_type": context.log_type[identity],
+        "subscription_id": context.subscription[identity],
+        "resource_group": context.resource_group[identity],
+        "resource_id": context.resource[identity],
+        "rule": ids[:, 1],
+        "mac": ids[:, 2],
+        "acl_id": ids[:, 3],
     }
-    for column, name in ((1, "rule"), (2, "mac"), (3, "acl_id")):
-        columns[name] = _dictionary(ids[:, column], dictionaries[name])
+    columns: dict[str, pa.Array] = {
+        "log_version": pa.array(np.repeat(context.version[identity].astype(np.int8), counts))
+    }
+    for name, values in per_group.items():
+        index_type = np.int8 if name == "log_type" else np.int32
+        columns[name] = _dictionary(
+            np.repeat(values.astype(index_type), counts), context.dictionaries[name], index_type
+        )
     return columns
 
 
@@ -471,13 +534,14 @@ def _reference_table(run: list[Group], context: Context, report: ParseReport) ->
             else:
                 rows.append(parsed)
                 group_of_row.append(position)
-    return rows_table(rows, np.asarray(group_of_row, dtype=np.int64), run, context)
+    counts = np.bincount(np.asarray(group_of_row, dtype=np.int64), minlength=len(run))
+    return rows_table(rows, counts, run, context)
 
 
 def rows_table(
-    rows: list[TupleRow], group_of_row: Int, groups: Sequence[Group], context: Context
+    rows: list[TupleRow], counts: Int, groups: Sequence[Group], context: Context
 ) -> pa.Table:
-    """Build a FLOW_SCHEMA table from reference rows."""
+    """Build a FLOW_SCHEMA table from reference rows; ``counts[g]`` rows came from group g."""
     fields = list(zip(*rows, strict=True)) if rows else [() for _ in TupleRow._fields]
     by_name = dict(zip(TupleRow._fields, fields, strict=True))
 
@@ -499,5 +563,5 @@ def rows_table(
     }
     for name in ("src_packets", "src_bytes", "dst_packets", "dst_bytes"):
         columns[name] = pa.array(by_name[name], pa.uint64())
-    columns.update(_context_columns(groups, group_of_row, context))
+    columns.update(_context_columns(groups, counts, context))
     return pa.Table.from_arrays([columns[name] for name in FLOW_SCHEMA.names], schema=FLOW_SCHEMA)

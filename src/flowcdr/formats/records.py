@@ -6,6 +6,7 @@ Repeated strings are interned here once per input, so the tuple parsers can atta
 millions of rows as dictionary indices.
 """
 
+import functools
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
@@ -32,6 +33,11 @@ class Group(NamedTuple):
         if self.layout is Layout.VNET_V4:
             return f"flowRecords.flows[{self.outer}].flowGroups[{self.inner}].flowTuples"
         return f"properties.flows[{self.outer}].flows[{self.inner}].flowTuples"
+
+
+# Builds a Group from a plain tuple in C: a NamedTuple's own __new__ is Python code, and this
+# runs once per flowTuples array (over 100k times for a 200 MB blob).
+_group = functools.partial(tuple.__new__, Group)
 
 
 class Interner:
@@ -77,12 +83,13 @@ class Grouped:
     mac_ids: dict[str, int] = field(default_factory=dict)
     """Raw MAC text to its id in ``macs``: a blob repeats a few MACs thousands of times."""
 
-    def mac(self, value: str | None, where: str) -> int:
+    def mac(self, value: str | None) -> int:
+        """The id of a MAC; raises _BadMacError (the caller knows where it was)."""
         if value is None:
             return -1
         found = self.mac_ids.get(value)
         if found is None:
-            found = self.mac_ids[value] = self.macs(_mac(value, where))
+            found = self.mac_ids[value] = self.macs(_mac(value))
         return found
 
     def identity(self, layout: Layout, resource_id: str | None, key: str) -> int:
@@ -151,10 +158,18 @@ def _resource(value: str | None, key: str) -> str:
     return value
 
 
-def _mac(value: str, where: str) -> str:
+class _BadMacError(Exception):
+    def __init__(self, value: str) -> None:
+        self.value = value
+
+    def at(self, where: str) -> _SkipRecordError:
+        return _SkipRecordError(f"{where} {self.value!r} is not a MAC address")
+
+
+def _mac(value: str) -> str:
     mac = value.replace("-", "").replace(":", "").upper()
     if len(mac) != 12 or not _HEX.issuperset(mac):
-        raise _SkipRecordError(f"{where} {value!r} is not a MAC address")
+        raise _BadMacError(value)
     return mac
 
 
@@ -171,19 +186,12 @@ def _nsg(out: Grouped, index: int, record: Record) -> None:
     for outer, rule in enumerate(properties.flows or ()):
         rule_id = out.rules(rule.rule)
         for inner, tuples in enumerate(rule.flows or ()):
-            mac = out.mac(tuples.mac, f"properties.flows[{outer}].flows[{inner}].mac")
+            try:
+                mac = out.mac(tuples.mac)
+            except _BadMacError as bad:
+                raise bad.at(f"properties.flows[{outer}].flows[{inner}].mac") from None
             groups.append(
-                Group(
-                    tuples.flowTuples,
-                    layout,
-                    index,
-                    outer,
-                    inner,
-                    identity,
-                    rule_id,
-                    mac,
-                    -1,
-                )
+                _group((tuples.flowTuples, layout, index, outer, inner, identity, rule_id, mac, -1))
             )
     out.groups.extend(groups)
 
@@ -197,22 +205,29 @@ def _vnet(out: Grouped, index: int, record: Record) -> None:
         identity = out.identity(Layout.VNET_V4, record.targetResourceID, "targetResourceID")
     else:
         identity = out.identity(Layout.VNET_V4, record.flowLogResourceID, "flowLogResourceID")
-    mac_id = out.mac(record.macAddress, "macAddress")
+    try:
+        mac_id = out.mac(record.macAddress)
+    except _BadMacError as bad:
+        raise bad.at("macAddress") from None
+    layout = Layout.VNET_V4
     groups = []
     for outer, acl in enumerate(record.flowRecords.flows or ()):
         acl_id = out.acls(acl.aclID)
         for inner, group in enumerate(acl.flowGroups or ()):
+            rule_id = out.rules(group.rule)
             groups.append(
-                Group(
-                    group.flowTuples,
-                    Layout.VNET_V4,
-                    index,
-                    outer,
-                    inner,
-                    identity,
-                    out.rules(group.rule),
-                    mac_id,
-                    acl_id,
+                _group(
+                    (
+                        group.flowTuples,
+                        layout,
+                        index,
+                        outer,
+                        inner,
+                        identity,
+                        rule_id,
+                        mac_id,
+                        acl_id,
+                    )
                 )
             )
     out.groups.extend(groups)
