@@ -12,6 +12,9 @@ number of fields and numbers that convert. Anything else goes to ``tuples.parse_
 also explains every tuple the fast path refuses, so both paths agree by construction.
 """
 
+import itertools
+import operator
+from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -69,12 +72,13 @@ _UNSAFE = (b"\\", b" ", b"x")
 # Dotted-quad IPv4 without leading zeros: exactly the strings that are already canonical.
 _OCTET = "(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
 _CANONICAL_IPV4 = rf"^({_OCTET}\.){{3}}{_OCTET}$"
-_EMPTY_ARRAY = msgspec.Raw(b"[]")
+_RAW = operator.itemgetter(0)
+_CONTEXT_IDS = operator.itemgetter(5, 6, 7, 8)  # identity, rule, mac, acl of a Group
 
 
 @dataclass(frozen=True)
 class Context:
-    """Per-input lookups from group ids to dictionary indices, built once per parse."""
+    """Lookups from group ids to dictionary indices, as of the groups walked so far."""
 
     log_type: Int
     version: Int
@@ -111,26 +115,46 @@ class Context:
         )
 
 
+# CSV runs typed at once, each on one thread, while this thread prepares and finishes others.
+_WORKERS = 2
+
+
+class _Contexts:
+    """The Context for the groups walked so far, rebuilt only when the walk met new strings."""
+
+    def __init__(self, grouped: Grouped) -> None:
+        self._grouped = grouped
+        self._sizes: tuple[int, ...] = ()
+        self._context: Context | None = None
+
+    def current(self) -> Context:
+        g = self._grouped
+        sizes = (len(g.identities), len(g.rules.values), len(g.macs.values), len(g.acls.values))
+        if self._context is None or sizes != self._sizes:
+            self._context, self._sizes = Context.of(g), sizes
+        return self._context
+
+
 def tables(
-    groups: Sequence[Group], context: Context, report: ParseReport, chunk_bytes: int
+    groups: Iterable[Group], grouped: Grouped, report: ParseReport, chunk_bytes: int
 ) -> Iterator[pa.Table]:
     """Arrow tables for the groups, in input order, in runs of one layout up to chunk_bytes.
 
-    Pipelined: while Arrow's threads type run k's CSV, this thread rewrites run k+1 and then
-    builds run k's columns, so the single-threaded Python work overlaps the parallel parse.
+    Pipelined over two cores: while a worker thread types run k's CSV (Arrow releases the
+    GIL), this thread walks the records of run k+1, rewrites them, then builds run k's columns.
     """
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="flowcdr-csv") as pool:
-        pending: _Pending | None = None
+    contexts = _Contexts(grouped)
+    pending: deque[_Pending] = deque()
+    with ThreadPoolExecutor(max_workers=_WORKERS, thread_name_prefix="flowcdr-csv") as pool:
         for run in _runs(groups, chunk_bytes):
-            started = _start(run, pool)
-            if pending is not None:
-                yield from _finish(pending, context, report)
-            pending = started
-        if pending is not None:
-            yield from _finish(pending, context, report)
+            pending.append(_start(run, pool))
+            if len(pending) > _WORKERS:
+                yield from _finish(pending.popleft(), contexts.current(), report)
+        while pending:
+            yield from _finish(pending.popleft(), contexts.current(), report)
 
 
-def _runs(groups: Sequence[Group], chunk_bytes: int) -> Iterator[list[Group]]:
+def _runs(groups: Iterable[Group], chunk_bytes: int) -> Iterator[list[Group]]:
     run: list[Group] = []
     size = 0
     for group in groups:
@@ -148,25 +172,21 @@ class _Pending:
     """A run whose CSV lines are being typed in the background (parsed is None if unclean)."""
 
     run: list[Group]
-    groups: list[Group]
     counts: Int
     parsed: "Future[pa.Table | None] | None"
 
 
 def _start(run: list[Group], pool: ThreadPoolExecutor) -> _Pending:
-    groups = [g for g in run if g.raw != _EMPTY_ARRAY]
-    lines = _csv_lines(groups, run[0].layout) if groups else None
+    lines = _csv_lines(run, run[0].layout)
     if lines is None:
-        return _Pending(run, groups, np.zeros(0, np.int64), None)
+        return _Pending(run, np.zeros(0, np.int64), None)
     buffer, counts = lines
-    return _Pending(run, groups, counts, pool.submit(_read_csv, buffer, run[0].layout))
+    return _Pending(run, counts, pool.submit(_read_csv, buffer, run[0].layout))
 
 
 def _finish(pending: _Pending, context: Context, report: ParseReport) -> Iterator[pa.Table]:
-    if not pending.groups:
-        return
     parsed = pending.parsed.result() if pending.parsed is not None else None
-    table = _typed_table(pending.groups, parsed, pending.counts, context, report)
+    table = _typed_table(pending.run, parsed, pending.counts, context, report)
     if table is not None:
         yield table
         return
@@ -200,14 +220,11 @@ def _clean(raw: msgspec.Raw) -> bool:
 
 def _fast_table(run: list[Group], context: Context, report: ParseReport) -> pa.Table | None:
     """The run's table in one go, or None when the fast path cannot prove the run clean."""
-    groups = [g for g in run if g.raw != _EMPTY_ARRAY]
-    if not groups:
-        return FLOW_SCHEMA.empty_table()
-    lines = _csv_lines(groups, groups[0].layout)
+    lines = _csv_lines(run, run[0].layout)
     if lines is None:
         return None
     buffer, counts = lines
-    return _typed_table(groups, _read_csv(buffer, groups[0].layout), counts, context, report)
+    return _typed_table(run, _read_csv(buffer, run[0].layout), counts, context, report)
 
 
 def _typed_table(
@@ -234,26 +251,29 @@ def _typed_table(
 
 def _csv_lines(groups: list[Group], layout: Layout) -> tuple[bytearray, Int] | None:
     """The groups' tuples as CSV lines, and the tuple count of each group; None if unclean."""
-    buffer = bytearray().join([g.raw for g in groups])
+    raws = list(map(_RAW, groups))
+    buffer = bytearray().join(raws)
     a = np.frombuffer(buffer, dtype=np.uint8)
     if _unsafe(buffer, a, layout):
         return None
-    lengths = np.fromiter((len(g.raw) for g in groups), np.int64, len(groups))
+    lengths = np.fromiter(map(len, raws), np.int64, len(raws))
     ends = np.cumsum(lengths)
     starts = ends - lengths
+    empty = lengths == 2  # "[]": both brackets become newlines, a blank line CSV skips
+    full_starts, full_ends = starts[~empty], ends[~empty]
     shaped = (
-        (lengths >= 4)
-        & (a[starts] == _OPEN)
-        & (a[np.minimum(starts + 1, ends - 1)] == _QUOTE)
-        & (a[np.maximum(ends - 2, starts)] == _QUOTE)
-        & (a[ends - 1] == _CLOSE)
+        (a[starts] == _OPEN).all()
+        and (a[ends - 1] == _CLOSE).all()
+        and (full_ends - full_starts >= 4).all()
+        and (a[full_starts + 1] == _QUOTE).all()
+        and (a[full_ends - 2] == _QUOTE).all()
     )
-    if not shaped.all():
+    if not shaped:
         return None
     a[starts] = _NEWLINE
-    a[starts + 1] = _COMMA
-    a[ends - 2] = _COMMA
     a[ends - 1] = _NEWLINE
+    a[full_starts + 1] = _COMMA
+    a[full_ends - 2] = _COMMA
     # What is left of the quotes must be the '","' between tuples, nothing else.
     quotes = np.flatnonzero(a == _QUOTE)
     opening, closing = quotes[0::2], quotes[1::2]
@@ -266,7 +286,9 @@ def _csv_lines(groups: list[Group], layout: Layout) -> tuple[bytearray, Int] | N
     a[opening] = _COMMA
     a[opening + 1] = _NEWLINE
     a[closing] = _COMMA
-    return buffer, np.diff(np.searchsorted(opening, ends), prepend=0) + 1
+    counts = np.diff(np.searchsorted(opening, ends), prepend=0) + 1
+    counts[empty] = 0
+    return buffer, counts
 
 
 def _unsafe(buffer: bytearray, a: npt.NDArray[np.uint8], layout: Layout) -> bool:
@@ -320,6 +342,12 @@ _CSV_TYPES[Layout.VNET_V4] = {
 }
 
 
+# One CSV block per run: the run is typed by one worker thread while this thread does the
+# Python work, which uses the two cores better than Arrow's own threads on smaller blocks
+# (and makes one IP dictionary per run, so each distinct address is checked once per run).
+_BLOCK_BYTES = 1 << 26
+
+
 def _read_csv(buffer: bytearray, layout: Layout) -> pa.Table | None:
     types = _CSV_TYPES[layout]
     names = [f"c{i}" for i in range(len(types) + 2)]
@@ -328,7 +356,9 @@ def _read_csv(buffer: bytearray, layout: Layout) -> pa.Table | None:
     try:
         return pcsv.read_csv(
             pa.py_buffer(buffer),
-            read_options=pcsv.ReadOptions(column_names=names, block_size=1 << 22),
+            read_options=pcsv.ReadOptions(
+                column_names=names, block_size=_BLOCK_BYTES, use_threads=False
+            ),
             parse_options=pcsv.ParseOptions(
                 quote_char=False,
                 double_quote=False,
@@ -351,18 +381,21 @@ def _numpy(column: pa.ChunkedArray, fill: int) -> Int:
 
 def _letter_codes(column: pa.ChunkedArray, codes: dict[str, int]) -> Int:
     """Index of each one-letter value in ``codes``, -1 where the value is not one of them."""
-    array = column.combine_chunks()
+    array = _single(column)
     n = len(array)
     buffers = array.buffers()
     offsets = np.frombuffer(buffers[1], dtype=np.int32, count=n + 1, offset=array.offset * 4)
     data = np.frombuffer(buffers[2], dtype=np.uint8) if buffers[2] is not None else np.zeros(1)
-    single = np.diff(offsets) == 1
-    letters = np.zeros(n, dtype=np.uint8)
-    letters[single] = data[offsets[:-1][single]]
+    starts = np.minimum(offsets[:-1], len(data) - 1)
     lookup = np.full(256, -1, dtype=np.int64)
     for letter, code in codes.items():
         lookup[ord(letter)] = code
-    return lookup[letters]
+    return np.where(np.diff(offsets) == 1, lookup[data[starts]], -1)
+
+
+def _single(column: pa.ChunkedArray) -> pa.Array:
+    """The column as one array, without a copy when it already is one chunk."""
+    return column.chunk(0) if column.num_chunks == 1 else column.combine_chunks()
 
 
 def _dictionary(
@@ -464,7 +497,7 @@ def _tuple_columns(
         ("src_packets", "src_bytes", "dst_packets", "dst_bytes"), _COUNTER_TYPES, strict=True
     ):
         columns[out] = (
-            parsed[name].combine_chunks()
+            _single(parsed[name])
             if layout is not Layout.NSG_V1
             else pa.nulls(parsed.num_rows, pa.uint64())
         )
@@ -487,7 +520,8 @@ def _context_columns(
     groups: Sequence[Group], counts: Int, context: Context
 ) -> dict[str, pa.Array]:
     """Columns every tuple of a group shares, repeated ``counts[g]`` times for group g."""
-    ids = np.array([g[5:9] for g in groups], dtype=np.int64).reshape(-1, 4)
+    flat = itertools.chain.from_iterable(map(_CONTEXT_IDS, groups))
+    ids = np.fromiter(flat, np.int64, 4 * len(groups)).reshape(-1, 4)
     identity = ids[:, 0]
     per_group = {
         "log_type": context.log_type[identity],

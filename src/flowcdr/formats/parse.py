@@ -4,16 +4,16 @@ from dataclasses import dataclass
 
 import pyarrow as pa
 
-from flowcdr.formats.columnar import Context, tables
+from flowcdr.formats.columnar import tables
 from flowcdr.formats.envelope import decode_records
 from flowcdr.formats.errors import FormatError
-from flowcdr.formats.records import group_records
+from flowcdr.formats.records import Grouped, group_records
 from flowcdr.formats.report import ParseReport, Skip
 from flowcdr.formats.schema import FLOW_SCHEMA
 
 # Tuple bytes per fast-path run: big enough for Arrow's threads, small enough that the rewritten
 # buffer and its scratch arrays stay a small fraction of the blob.
-CHUNK_BYTES = 16 << 20
+CHUNK_BYTES = 8 << 20
 
 
 @dataclass(frozen=True)
@@ -31,16 +31,17 @@ def parse_blob(data: bytes, *, source: str = "<input>") -> ParseResult:
     only when the input is not a flow log at all.
     """
     decoded = decode_records(data, source)
-    grouped = group_records(decoded.records)
-    report = ParseReport(source=source, records=grouped.flow_records, cut=decoded.cut)
+    grouped = Grouped()
+    report = ParseReport(source=source, cut=decoded.cut)
+    groups = group_records(decoded.records, grouped)
+    parts = list(tables(groups, grouped, report, CHUNK_BYTES))
     skipped = sorted(decoded.skipped + grouped.skipped)
-    for record, reason in skipped:
-        report.skip(Skip(record, reason))
     if grouped.flow_records == 0 and not (decoded.envelope and not skipped):
         reasons = "; ".join(reason for _, reason in skipped[:3]) or "no records"
         raise FormatError(source, f"not a flow log: {reasons}")
-    context = Context.of(grouped)
-    parts = list(tables(grouped.groups, context, report, CHUNK_BYTES))
+    for record, reason in skipped:
+        report.skip(Skip(record, reason))
     table = pa.concat_tables(parts) if parts else FLOW_SCHEMA.empty_table()
+    report.records = grouped.flow_records
     report.flows = table.num_rows
     return ParseResult(table, report)

@@ -7,6 +7,7 @@ millions of rows as dictionary indices.
 """
 
 import functools
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
@@ -67,7 +68,8 @@ class Identity(NamedTuple):
 
 @dataclass
 class Grouped:
-    groups: list[Group] = field(default_factory=list)
+    """What walking the records has found so far: skips, counts and interned strings."""
+
     skipped: list[tuple[int, str]] = field(default_factory=list)
     flow_records: int = 0
     identities: list[Identity] = field(default_factory=list)
@@ -120,15 +122,18 @@ class _SkipRecordError(Exception):
     pass
 
 
-def group_records(records: list[tuple[int, Record]]) -> Grouped:
-    """Walk records into groups; a record that cannot be used is skipped with its reason."""
-    out = Grouped()
+def group_records(records: Iterable[tuple[int, Record]], out: Grouped) -> Iterator[Group]:
+    """Walk records into groups, lazily, so the caller can overlap its own work with the walk.
+
+    A record that cannot be used is skipped with its reason in ``out.skipped``; strings are
+    interned in ``out`` as they are met.
+    """
     for index, record in records:
         try:
             if record.category == NSG_CATEGORY:
-                _nsg(out, index, record)
+                groups = _nsg(out, index, record)
             elif record.category == VNET_CATEGORY:
-                _vnet(out, index, record)
+                groups = _vnet(out, index, record)
             elif record.category is None:
                 nested = record.records != msgspec.Raw(b"null")
                 raise _SkipRecordError(
@@ -142,7 +147,7 @@ def group_records(records: list[tuple[int, Record]]) -> Grouped:
             out.skipped.append((index, str(skip)))
         else:
             out.flow_records += 1
-    return out
+            yield from groups
 
 
 def _resource(value: str | None, key: str) -> str:
@@ -173,7 +178,7 @@ def _mac(value: str) -> str:
     return mac
 
 
-def _nsg(out: Grouped, index: int, record: Record) -> None:
+def _nsg(out: Grouped, index: int, record: Record) -> list[Group]:
     properties = record.properties
     if properties is None:
         raise _SkipRecordError("NSG record without 'properties'")
@@ -193,10 +198,10 @@ def _nsg(out: Grouped, index: int, record: Record) -> None:
             groups.append(
                 _group((tuples.flowTuples, layout, index, outer, inner, identity, rule_id, mac, -1))
             )
-    out.groups.extend(groups)
+    return groups
 
 
-def _vnet(out: Grouped, index: int, record: Record) -> None:
+def _vnet(out: Grouped, index: int, record: Record) -> list[Group]:
     if record.flowLogVersion != 4:
         raise _SkipRecordError(f"unsupported VNet flow-log version {record.flowLogVersion!r}")
     if record.flowRecords is None:
@@ -230,4 +235,4 @@ def _vnet(out: Grouped, index: int, record: Record) -> None:
                     )
                 )
             )
-    out.groups.extend(groups)
+    return groups
