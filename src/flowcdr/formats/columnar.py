@@ -213,7 +213,7 @@ def _clean(raw: msgspec.Raw) -> bool:
         return True
     if not (len(data) >= 4 and data.startswith(b'["') and data.endswith(b'"]')):
         return False
-    if any(unsafe in data for unsafe in _UNSAFE) or b"0X" in data:
+    if not data.isascii() or any(unsafe in data for unsafe in _UNSAFE) or b"0X" in data:
         return False
     return data.count(b'"') == 2 * (data.count(b'","') + 1)
 
@@ -292,7 +292,8 @@ def _csv_lines(groups: list[Group], layout: Layout) -> tuple[bytearray, Int] | N
 
 
 def _unsafe(buffer: bytearray, a: npt.NDArray[np.uint8], layout: Layout) -> bool:
-    if any(unsafe in buffer for unsafe in _UNSAFE):
+    # Valid tuples are ASCII, which also lets Arrow skip its UTF-8 check of string fields.
+    if not buffer.isascii() or any(unsafe in buffer for unsafe in _UNSAFE):
         return True
     if layout is not Layout.VNET_V4:
         return b"X" in buffer
@@ -369,6 +370,7 @@ def _read_csv(buffer: bytearray, layout: Layout) -> pa.Table | None:
                 include_columns=list(types),
                 null_values=[""],
                 strings_can_be_null=False,
+                check_utf8=False,
             ),
         )
     except pa.ArrowInvalid:
