@@ -14,8 +14,8 @@ from flowcdr.formats.records import Grouped, group_records
 from flowcdr.formats.report import ParseReport, Skip
 from flowcdr.formats.schema import FLOW_SCHEMA
 
-# Tuple bytes per fast-path run: big enough for Arrow's threads, small enough that the rewritten
-# buffer and its scratch arrays stay a small fraction of the blob.
+# Tuple bytes per fast-path run: big enough that per-run costs vanish, small enough that the
+# runs in flight (two being typed, one being prepared) stay a small fraction of the blob.
 CHUNK_BYTES = 8 << 20
 
 
