@@ -117,8 +117,10 @@ def _letter_codes(column: pa.ChunkedArray, codes: dict[str, int]) -> Int:
     n = len(array)
     buffers = array.buffers()
     offsets = np.frombuffer(buffers[1], dtype=np.int32, count=n + 1, offset=array.offset * 4)
-    data = np.frombuffer(buffers[2], dtype=np.uint8) if buffers[2] is not None else np.zeros(1)
-    starts = np.minimum(offsets[:-1], len(data) - 1)
+    data = np.frombuffer(buffers[2], dtype=np.uint8) if buffers[2] is not None else None
+    if data is None or data.size == 0:  # every value empty: index a single dummy byte
+        data = np.zeros(1, dtype=np.uint8)
+    starts = np.minimum(offsets[:-1], data.size - 1)
     lookup = np.full(256, -1, dtype=np.int64)
     for letter, code in codes.items():
         lookup[ord(letter)] = code

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 import msgspec
 import numpy as np
+import numpy.typing as npt
 
 from flowcdr.formats.errors import FormatError
 
@@ -177,12 +178,12 @@ def split_records(
     dropped.
     """
     a = np.frombuffer(data, dtype=np.uint8)
-    quotes = np.flatnonzero(a == ord('"'))
+    quotes = _positions(a, b'"')
     quotes = quotes[quotes >= start]
-    if quotes.size and (a == ord("\\")).any():
+    if quotes.size and b"\\" in data:
         quotes = _unescaped(data, quotes)
-    opens = np.flatnonzero((a == ord("{")) | (a == ord("[")))
-    closes = np.flatnonzero((a == ord("}")) | (a == ord("]")))
+    opens = _positions(a, b"{[")
+    closes = _positions(a, b"}]")
     brackets = np.concatenate([opens, closes])
     delta = np.concatenate([np.ones(opens.size, np.int64), -np.ones(closes.size, np.int64)])
     order = np.argsort(brackets, kind="stable")
@@ -222,6 +223,22 @@ def split_records(
     if level and top_closes.size:
         _gap(data, int(top_closes[0]) + 1, len(data), spans)
     return spans, cut
+
+
+# Bytes scanned per step: the comparison masks stay small whatever the size of the input.
+_WINDOW = 1 << 24
+
+
+def _positions(a: npt.NDArray[np.uint8], characters: bytes) -> npt.NDArray[np.int64]:
+    """Offsets of every byte of ``a`` that is one of ``characters``, in order."""
+    parts = []
+    for lo in range(0, len(a), _WINDOW):
+        window = a[lo : lo + _WINDOW]
+        mask = window == characters[0]
+        for character in characters[1:]:
+            mask |= window == character
+        parts.append(np.flatnonzero(mask) + lo)
+    return np.concatenate(parts) if parts else np.zeros(0, np.int64)
 
 
 def _gap(data: bytes, lo: int, hi: int, spans: list[tuple[int, int]]) -> None:

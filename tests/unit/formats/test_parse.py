@@ -218,6 +218,7 @@ BAD_TUPLES = [
     ("1542110379,10.5.16.4,13.67.143.117,59932,443,T,Q,A,E,1,66,1,66", "direction"),
     ("1542110379,10.5.16.4,13.67.143.117,59932,443,T,O,Z,E,1,66,1,66", "decision"),
     ("1542110379,10.5.16.4,13.67.143.117,59932,443,T,O,A,D,1,66,1,66", "state"),
+    ("1542110379,10.5.16.4,13.67.143.117,59932,443,T,O,A,,1,66,1,66", "state"),
     ("1542110379,10.5.16.4,13.67.143.117,59932,443,T,O,A,E,one,66,1,66", "src_packets"),
     ("1542110379,10.5.16.4,13.67.143.117,59932,443,T,O,A,E,1,-66,1,66", "src_bytes"),
     (f"1542110379,10.5.16.4,13.67.143.117,59932,443,T,O,A,E,1,66,1,{2**64}", "dst_bytes"),
@@ -381,3 +382,9 @@ def test_dictionary_columns_read_as_strings_everywhere() -> None:
         )
     )
     assert decoded.column("direction").to_pylist() == ["outbound"]
+
+
+def test_a_run_whose_letter_fields_are_all_empty() -> None:
+    only = T_OUT.replace(",E,", ",,")
+    result = parse_blob(blob([nsg_record({"r": {"000D3AF87856": [only]}})]))
+    assert (result.report.flows, [r.field for r in result.report.rejects]) == (0, ["state"])
