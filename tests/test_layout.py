@@ -8,9 +8,21 @@ import flowcdr.formats
 SRC = Path(__file__).resolve().parents[1] / "src" / "flowcdr"
 
 # What each stage may import from flowcdr, besides itself. formats is pure: only the root error.
+_BASE = {"flowcdr.errors"}
 ALLOWED = {
-    "formats": {"flowcdr.errors"},
-    "cli": {"flowcdr.errors", "flowcdr.formats"},
+    "formats": _BASE,
+    "azure": _BASE,
+    "auth": _BASE,
+    "store": _BASE | {"flowcdr.config"},
+    "api": _BASE | {"flowcdr.config", "flowcdr.store", "flowcdr.auth", "flowcdr.azure"},
+    "cli": _BASE
+    | {
+        "flowcdr.config",
+        "flowcdr.formats",
+        "flowcdr.store",
+        "flowcdr.auth",
+        "flowcdr.api",
+    },
 }
 
 

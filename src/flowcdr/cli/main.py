@@ -2,7 +2,10 @@
 
 import click
 
+from flowcdr.cli.config import config
 from flowcdr.cli.parse import parse
+from flowcdr.cli.serve import serve
+from flowcdr.cli.users import users
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -11,4 +14,5 @@ def main() -> None:
     """flowcdr: detection and response for Azure NSG and VNet flow logs."""
 
 
-main.add_command(parse)
+for command in (parse, serve, users, config):
+    main.add_command(command)

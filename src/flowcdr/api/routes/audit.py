@@ -1,0 +1,33 @@
+"""The tenant's audit log, newest first, for admins."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from fastapi.concurrency import run_in_threadpool
+from pydantic import BaseModel
+
+from flowcdr.api.deps import Admin, ServicesDep
+from flowcdr.api.errors import ERROR_RESPONSES
+
+router = APIRouter(prefix="/cdr/v1/audit", tags=["audit"])
+
+
+class AuditRecord(BaseModel):
+    id: int
+    at: str
+    actor: str
+    action: str
+    target: str | None
+    client: str | None
+    outcome: str
+
+
+@router.get("", responses=ERROR_RESPONSES)
+async def audit(
+    user: Admin,
+    found: ServicesDep,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    before: Annotated[int | None, Query(ge=1, description="Entries with a smaller id")] = None,
+) -> list[AuditRecord]:
+    entries = await run_in_threadpool(found.store.audit_entries, user.tenant_id, limit, before)
+    return [AuditRecord(**vars(entry)) for entry in entries]

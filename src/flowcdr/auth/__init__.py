@@ -1,0 +1,1 @@
+"""Who is calling: password hashes, signed tokens (sign-in and subscription), sign-in throttling."""

@@ -1,0 +1,18 @@
+"""``flowcdr serve``: run the gateway."""
+
+import click
+import uvicorn
+
+from flowcdr.api.app import create_app
+from flowcdr.cli.options import with_settings
+from flowcdr.config import Settings
+
+
+@click.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8080, show_default=True, type=click.IntRange(0, 65535))
+@with_settings
+def serve(host: str, port: int, settings: Settings) -> None:
+    """Run the gateway (API) on HOST:PORT with the control database in the data dir."""
+    app = create_app(settings)
+    uvicorn.run(app, host=host, port=port, log_level="info", server_header=False)

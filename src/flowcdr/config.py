@@ -1,0 +1,115 @@
+"""flowcdr's settings: one model, read from ``FLOWCDR_*`` environment variables or a TOML file.
+
+Every command that touches state takes ``--data-dir``; the embedded defaults (a SQLite control
+database and key files) live there. ``flowcdr config dump`` prints the effective settings with
+secrets masked.
+"""
+
+from pathlib import Path
+from typing import Any
+
+import platformdirs
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+from sqlalchemy.engine import make_url
+
+MASK = "****"
+MIN_JWT_KEY = 32
+
+
+def default_data_dir() -> Path:
+    return Path(platformdirs.user_data_dir("flowcdr", appauthor=False))
+
+
+class Settings(BaseSettings):
+    """Effective configuration of a flowcdr process."""
+
+    model_config = SettingsConfigDict(env_prefix="FLOWCDR_", extra="forbid", frozen=True)
+
+    data_dir: Path = Field(default_factory=default_data_dir, description="Where state lives.")
+    database_url: str | None = Field(
+        default=None,
+        description="SQLAlchemy URL of the control database (default: SQLite in data_dir).",
+    )
+    jwt_key: SecretStr | None = Field(
+        default=None,
+        description="Key that signs auth and subscription tokens (default: a generated key file).",
+    )
+    encryption_key: SecretStr | None = Field(
+        default=None,
+        description="Fernet key for secrets at rest (default: a generated key file).",
+    )
+    auth_token_minutes: int = Field(
+        default=240, ge=1, le=24 * 60, description="Lifetime of a sign-in token."
+    )
+    login_failures: int = Field(
+        default=5, ge=1, description="Failed sign-ins per username or address before throttling."
+    )
+    login_window_seconds: int = Field(
+        default=300, ge=1, description="Window in which failed sign-ins are counted."
+    )
+    config_file: Path | None = Field(
+        default=None, description="TOML file read for settings not given in the environment."
+    )
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        path = _config_file(init_settings, env_settings)
+        if path is not None:
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=path))
+        return tuple(sources)
+
+    @field_validator("jwt_key")
+    @classmethod
+    def _long_enough(cls, key: SecretStr | None) -> SecretStr | None:
+        if key is not None and len(key.get_secret_value()) < MIN_JWT_KEY:
+            raise ValueError(f"needs at least {MIN_JWT_KEY} characters (HS256 key strength)")
+        return key
+
+    @property
+    def control_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{self.data_dir / 'control.db'}"
+
+    def dump(self) -> dict[str, Any]:
+        """The effective settings as plain data, secrets masked."""
+        out: dict[str, Any] = {}
+        for name in type(self).model_fields:
+            value = getattr(self, name)
+            if isinstance(value, SecretStr):
+                value = MASK
+            elif isinstance(value, Path):
+                value = str(value)
+            out[name] = value
+        out["database_url"] = mask_url(self.control_url)
+        return out
+
+
+def _config_file(*sources: PydanticBaseSettingsSource) -> Path | None:
+    for source in sources:
+        value = source().get("config_file")
+        if value:
+            return Path(value)
+    return None
+
+
+def mask_url(url: str) -> str:
+    """A database URL with its password masked."""
+    parsed = make_url(url)
+    if parsed.password is None:
+        return url
+    return parsed.render_as_string(hide_password=True).replace("***", MASK, 1)

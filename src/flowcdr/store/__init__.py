@@ -1,0 +1,1 @@
+"""Storage: the control plane (tenants, users, tokens, configurations, audit) and, later, flows."""

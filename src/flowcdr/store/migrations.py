@@ -1,0 +1,63 @@
+"""Versioned upgrades of the control database, applied in order on every start.
+
+The version is kept in ``schema_version``; each migration runs in its own transaction and bumps
+it. Rule for authors: a migration that creates a table may build it from ``schema.py`` only
+while that table is unchanged since; the first later change to the table comes as a new
+migration (ALTER ...), and the creating migration then gets a frozen copy of the old shape.
+"""
+
+from collections.abc import Callable
+
+import sqlalchemy as sa
+
+from flowcdr.store import schema
+
+Migration = tuple[int, str, Callable[[sa.Connection], None]]
+
+_version = sa.Table(
+    "schema_version",
+    sa.MetaData(),
+    sa.Column("version", sa.Integer, nullable=False),
+)
+
+
+def _create(*tables: sa.Table) -> Callable[[sa.Connection], None]:
+    def apply(connection: sa.Connection) -> None:
+        for table in tables:
+            table.create(connection)
+
+    return apply
+
+
+MIGRATIONS: tuple[Migration, ...] = (
+    (1, "accounts and subscription tokens",
+     _create(schema.tenants, schema.users, schema.subscription_tokens)),
+    (2, "flow-log configurations and audit",
+     _create(schema.flowlog_configs, schema.flowlog_buckets, schema.audit_log)),
+)  # fmt: skip
+LATEST = MIGRATIONS[-1][0]
+
+
+def current_version(connection: sa.Connection) -> int:
+    if not sa.inspect(connection).has_table("schema_version"):
+        return 0
+    return int(connection.execute(sa.select(_version.c.version)).scalar_one())
+
+
+def upgrade(engine: sa.Engine, target: int = LATEST) -> list[int]:
+    """Apply every migration above the database's version up to ``target``; return them."""
+    applied = []
+    for version, _, apply in MIGRATIONS:
+        if version > target:
+            break
+        with engine.begin() as connection:
+            found = current_version(connection)
+            if version <= found:
+                continue
+            if found == 0:
+                _version.create(connection)
+                connection.execute(_version.insert().values(version=0))
+            apply(connection)
+            connection.execute(_version.update().values(version=version))
+        applied.append(version)
+    return applied
