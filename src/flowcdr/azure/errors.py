@@ -1,8 +1,8 @@
 """Errors of the azure stage: one field of a flow-log configuration is wrong.
 
     FlowcdrError
-     └── FieldError               one field of what the user entered (names, regions)
-          └── ConnectionStringError   the storage connection string, or one key in it
+     └── FieldError                  one field the user entered (a name, an id)
+          └── ConnectionStringError  the storage connection string, or one key in it
 
 They are also ``ValueError`` so that form and API code can catch bad input the usual way.
 ``field`` says which input to highlight; the message never carries a secret.

@@ -21,8 +21,8 @@ _STORAGE_ACCOUNT_CHARS = re.compile(r"[a-z0-9]*")
 def validate_deployment_name(name: str) -> str:
     """A deployment name: ``azure-`` then lower-case letters, digits and hyphens, 7 to 64 long.
 
-    The prefix tells deployments of different clouds apart, as in the portal this replaces; the
-    name also goes into Azure resource names, hence the narrow alphabet.
+    The prefix tells deployments of different clouds apart, as in the portal this mirrors; the
+    name may end up in resource and file names, hence the narrow alphabet.
     """
     field = "deployment_name"
     if len(name) not in _DEPLOYMENT_LENGTH:

@@ -25,41 +25,12 @@ class Layout(enum.IntEnum):
 
 
 _COUNTERS = ("src_packets", "src_bytes", "dst_packets", "dst_bytes")
+_ADDRESSES = ("time", "src_ip", "dst_ip", "src_port", "dst_port", "protocol", "direction")
+_NSG_V1 = (*_ADDRESSES, "decision")
 _FIELDS = {
-    Layout.NSG_V1: (
-        "time",
-        "src_ip",
-        "dst_ip",
-        "src_port",
-        "dst_port",
-        "protocol",
-        "direction",
-        "decision",
-    ),
-    Layout.NSG_V2: (
-        "time",
-        "src_ip",
-        "dst_ip",
-        "src_port",
-        "dst_port",
-        "protocol",
-        "direction",
-        "decision",
-        "state",
-        *_COUNTERS,
-    ),
-    Layout.VNET_V4: (
-        "time",
-        "src_ip",
-        "dst_ip",
-        "src_port",
-        "dst_port",
-        "protocol",
-        "direction",
-        "state",
-        "encryption",
-        *_COUNTERS,
-    ),
+    Layout.NSG_V1: _NSG_V1,
+    Layout.NSG_V2: (*_NSG_V1, "state", *_COUNTERS),
+    Layout.VNET_V4: (*_ADDRESSES, "state", "encryption", *_COUNTERS),
 }
 
 # Letter codes -> index into the schema's value lists (schema.DIRECTIONS, ...).

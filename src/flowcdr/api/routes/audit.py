@@ -4,22 +4,12 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 from fastapi.concurrency import run_in_threadpool
-from pydantic import BaseModel
 
 from flowcdr.api.deps import Admin, ServicesDep
 from flowcdr.api.errors import ERROR_RESPONSES
+from flowcdr.store.control import AuditEntry
 
 router = APIRouter(prefix="/cdr/v1/audit", tags=["audit"])
-
-
-class AuditRecord(BaseModel):
-    id: int
-    at: str
-    actor: str
-    action: str
-    target: str | None
-    client: str | None
-    outcome: str
 
 
 @router.get("", responses=ERROR_RESPONSES)
@@ -28,6 +18,5 @@ async def audit(
     found: ServicesDep,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     before: Annotated[int | None, Query(ge=1, description="Entries with a smaller id")] = None,
-) -> list[AuditRecord]:
-    entries = await run_in_threadpool(found.store.audit_entries, user.tenant_id, limit, before)
-    return [AuditRecord(**vars(entry)) for entry in entries]
+) -> list[AuditEntry]:
+    return await run_in_threadpool(found.store.audit_entries, user.tenant_id, limit, before)
