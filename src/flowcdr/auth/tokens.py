@@ -15,11 +15,13 @@ from typing import Literal
 
 import jwt
 
+from flowcdr.errors import FlowcdrError
+
 ALGORITHM = "HS256"
 Kind = Literal["auth", "subscription"]
 
 
-class TokenError(Exception):
+class TokenError(FlowcdrError):
     """A token that is malformed, forged, expired or of the wrong kind."""
 
 

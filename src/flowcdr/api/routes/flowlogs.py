@@ -111,7 +111,8 @@ def _buckets(items: list[BucketIn], previous: FlowLogConfig | None) -> list[Buck
         try:
             parsed = parse_connection_string(text, account=account)
         except FieldError as error:  # never echoes the secret (see flowcdr.azure.connection)
-            raise ApiError(422, error.message, field=f"{where}.connectionString") from None
+            part = "" if error.field == "connection_string" else f"{error.field}: "
+            raise ApiError(422, part + error.message, field=f"{where}.connectionString") from None
         buckets.append(Bucket(account, region, parsed.text))
     return buckets
 
