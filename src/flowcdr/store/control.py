@@ -7,6 +7,7 @@ Every method that reads or changes tenant data takes the tenant id and filters o
 """
 
 import datetime as dt
+import os
 import threading
 import uuid
 from collections.abc import Iterator, Sequence
@@ -108,9 +109,10 @@ class ControlStore:
     @classmethod
     def open(cls, settings: Settings) -> "ControlStore":
         """Open (and create or upgrade) the control database named by the settings."""
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        settings.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         engine = sa.create_engine(settings.control_url)
         if engine.dialect.name == "sqlite":
+            _create_private(engine.url.database)
             sa.event.listen(engine, "connect", _sqlite_pragmas)
         migrations.upgrade(engine)
         key = keys.load_or_create(
@@ -418,6 +420,13 @@ class ControlStore:
                 )
                 for r in c.execute(query).mappings()
             ]
+
+
+def _create_private(path: str | None) -> None:
+    """Create the SQLite file readable by its owner only (SQLite gives its -wal and -shm
+    files the same mode); it holds password hashes and encrypted secrets."""
+    if path and path != ":memory:" and not os.path.exists(path):
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
 
 
 def _sqlite_pragmas(connection: object, _: object) -> None:

@@ -11,6 +11,7 @@ from pydantic import SecretStr, ValidationError
 
 from flowcdr.config import Settings
 from flowcdr.store import keys
+from flowcdr.store.control import ControlStore
 
 
 def test_key_files_are_created_once_with_mode_0600(tmp_path: Path) -> None:
@@ -59,3 +60,12 @@ def test_config_dump_masks_secrets(tmp_path: Path) -> None:
     assert dumped["data_dir"] == str(tmp_path)
     assert "hunter22" not in done.stdout
     assert "j" * 40 not in done.stdout
+
+
+def test_the_control_database_is_private(tmp_path: Path) -> None:
+    store = ControlStore.open(Settings(data_dir=tmp_path / "data"))
+    store.audit(None, "test", "write")  # makes SQLite create its -wal file too
+    for path in (tmp_path / "data").glob("control.db*"):
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
+    assert stat.S_IMODE((tmp_path / "data").stat().st_mode) == 0o700
+    store.close()
