@@ -161,3 +161,11 @@ def test_a_forged_or_foreign_key_token_is_refused(gateway: Gateway) -> None:
     )
     assert response.status_code == 401
     assert response.headers["WWW-Authenticate"] == "Bearer"
+
+
+def test_an_oversized_sign_in_form_is_refused_unread(gateway: Gateway) -> None:
+    response = gateway.client.post(
+        "/auth", content="username=" + "a" * 20000 + "&password=x&token=true", headers=FORM
+    )
+    assert response.status_code == 413
+    assert response.json()["error"]["code"] == "too_large"

@@ -7,6 +7,7 @@
 
 import datetime as dt
 from typing import Annotated
+from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
@@ -22,6 +23,7 @@ router = APIRouter(tags=["auth"])
 
 FORM = "application/x-www-form-urlencoded"
 MAX_EXPIRY_MINUTES = 1_051_200  # two years
+MAX_FORM_BYTES = 16 * 1024
 _FORM_SCHEMA = {
     "requestBody": {
         "required": True,
@@ -56,11 +58,19 @@ async def sign_in(request: Request, found: ServicesDep) -> PlainTextResponse:
     kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if kind != FORM:
         raise ApiError(400, f"send the form as {FORM}, not {kind or 'no content type'}")
-    form = await request.form()
+    body = bytearray()
+    async for part in request.stream():
+        body += part
+        if len(body) > MAX_FORM_BYTES:
+            raise ApiError(413, f"a sign-in form is at most {MAX_FORM_BYTES} bytes")
+    try:
+        form = dict(reversed(parse_qsl(body.decode(), keep_blank_values=True)))
+    except UnicodeDecodeError:
+        raise ApiError(400, "the form is not UTF-8") from None
     fields = {}
     for name in ("username", "password", "token"):
         value = form.get(name)
-        if not isinstance(value, str) or value == "":
+        if not value:
             raise ApiError(400, f"form field {name!r} is required", field=name)
         fields[name] = value
     if fields["token"] != "true":  # noqa: S105 - the form flag, not a secret
