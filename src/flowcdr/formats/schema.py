@@ -45,7 +45,29 @@ FLOW_SCHEMA = pa.schema(
 
 COLUMNS: tuple[str, ...] = tuple(FLOW_SCHEMA.names)
 
+# Added at ingest by flowcdr.enrich (design.md section 2): where each end is, what kind of flow
+# it is, and a threat-intel match (the list's name) when there is one.
+ENRICHMENT_FIELDS = (
+    pa.field("src_scope", CODE, nullable=False),
+    pa.field("dst_scope", CODE, nullable=False),
+    pa.field("src_country", STRING),
+    pa.field("dst_country", STRING),
+    pa.field("flow_type", CODE, nullable=False),
+    pa.field("intel_match", STRING),
+)
+ENRICHED_SCHEMA = pa.schema([*FLOW_SCHEMA, *ENRICHMENT_FIELDS])
+
+# Stamped by the gateway when it admits a batch.
+STAMP_FIELDS = (
+    pa.field("tenant_id", STRING, nullable=False),
+    pa.field("connector_id", STRING),
+    pa.field("ingested_at", TIME, nullable=False),
+)
+STORED_SCHEMA = pa.schema([*ENRICHED_SCHEMA, *STAMP_FIELDS])
+
 LOG_TYPES = ("nsg", "vnet")
 DIRECTIONS = ("inbound", "outbound")
 DECISIONS = ("allow", "deny")
 STATES = ("begin", "continue", "end", "deny")
+SCOPES = ("private", "public", "azure_platform", "loopback", "link_local", "multicast", "reserved")
+FLOW_TYPES = ("intra_vnet", "azure_public", "external_public", "malicious", "unknown")
