@@ -13,8 +13,17 @@ ALLOWED = {
     "formats": _BASE,
     "azure": _BASE,
     "auth": _BASE,
-    "store": _BASE | {"flowcdr.config"},
-    "api": _BASE | {"flowcdr.config", "flowcdr.store", "flowcdr.auth", "flowcdr.azure"},
+    "store": _BASE | {"flowcdr.config", "flowcdr.formats"},
+    "enrich": _BASE | {"flowcdr.formats"},
+    "api": _BASE
+    | {
+        "flowcdr.config",
+        "flowcdr.formats",
+        "flowcdr.enrich",
+        "flowcdr.store",
+        "flowcdr.auth",
+        "flowcdr.azure",
+    },
     "cli": _BASE
     | {
         "flowcdr.config",

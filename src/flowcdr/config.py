@@ -53,6 +53,15 @@ class Settings(BaseSettings):
     login_window_seconds: int = Field(
         default=300, ge=1, description="Window in which failed sign-ins are counted."
     )
+    retention_days: int = Field(
+        default=30, ge=1, le=3650, description="Flows older than this are deleted."
+    )
+    ingest_max_compressed_bytes: int = Field(
+        default=32 << 20, ge=1024, description="Largest ingest body as sent (413 above)."
+    )
+    ingest_max_bytes: int = Field(
+        default=256 << 20, ge=1024, description="Largest ingest body once decompressed."
+    )
     config_file: Path | None = Field(
         default=None, description="TOML file read for settings not given in the environment."
     )

@@ -6,7 +6,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from flowcdr.api import errors
-from flowcdr.api.routes import audit, auth, flowlogs, health, tokens
+from flowcdr.api.routes import audit, auth, flowlogs, flows, health, ingest, insights, tokens
 from flowcdr.api.services import Services
 from flowcdr.config import Settings
 
@@ -23,6 +23,7 @@ def create_app(settings: Settings) -> FastAPI:
     app = FastAPI(title="flowcdr gateway", version="0.1.0", lifespan=lifespan)
     app.state.services = services
     errors.install(app)
-    for router in (health.router, auth.router, tokens.router, flowlogs.router, audit.router):
+    routers = (health, auth, tokens, flowlogs, audit, ingest, flows, insights)
+    for router in (module.router for module in routers):
         app.include_router(router)
     return app

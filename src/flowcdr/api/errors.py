@@ -26,6 +26,7 @@ _CODES = {
     415: "unsupported_media_type",
     422: "invalid",
     429: "too_many_requests",
+    503: "busy",
 }
 
 
@@ -76,7 +77,9 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def invalid(_: Request, error: RequestValidationError) -> JSONResponse:
         first = error.errors()[0] if error.errors() else {"loc": (), "msg": "invalid request"}
-        location = [str(part) for part in first.get("loc", ()) if part not in ("body", "query")]
+        location = [str(part) for part in first.get("loc", ())]
+        if location and location[0] in ("body", "query", "header", "path", "cookie"):
+            location = location[1:]
         return error_response(422, "invalid", str(first.get("msg")), ".".join(location) or None)
 
     @app.exception_handler(StarletteHTTPException)
@@ -93,5 +96,5 @@ def install(app: FastAPI) -> None:
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     status: {"model": ErrorBody, "description": code.replace("_", " ")}
     for status, code in _CODES.items()
-    if status in (400, 401, 403, 404, 409, 422, 429)
+    if status in (400, 401, 403, 404, 409, 413, 415, 422, 429, 503)
 }

@@ -7,12 +7,14 @@ from flowcdr.auth.tokens import TokenSigner
 from flowcdr.config import Settings
 from flowcdr.store import keys
 from flowcdr.store.control import ControlStore
+from flowcdr.store.flows import DuckFlowStore
 
 
 @dataclass(frozen=True)
 class Services:
     settings: Settings
     store: ControlStore
+    flows: DuckFlowStore
     signer: TokenSigner
     throttle: Throttle
 
@@ -25,9 +27,11 @@ class Services:
         return cls(
             settings,
             store,
+            DuckFlowStore.open(settings.data_dir / "flows.duckdb"),
             TokenSigner(key),
             Throttle(settings.login_failures, settings.login_window_seconds),
         )
 
     def stop(self) -> None:
+        self.flows.close()
         self.store.close()

@@ -1,0 +1,94 @@
+"""``POST /cdr/v1/ingest``: collectors deliver flow-log fragments here.
+
+The body is what a collector read from committed blocks (gzip). It is parsed, enriched, stamped
+with the tenant of the subscription token and stored with its idempotency key in one
+transaction: the same key again gets the first answer back (200) and stores nothing.
+"""
+
+import datetime as dt
+from typing import Annotated
+
+import numpy as np
+import pyarrow as pa
+from fastapi import APIRouter, Header, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+
+from flowcdr.api.body import read_body
+from flowcdr.api.deps import CurrentCollector, ServicesDep
+from flowcdr.api.errors import ERROR_RESPONSES, ApiError
+from flowcdr.enrich import enrich
+from flowcdr.formats import FormatError, parse_blob
+from flowcdr.formats.schema import STAMP_FIELDS, STRING, TIME
+from flowcdr.store.flows import Batch, StoreBusyError
+
+router = APIRouter(prefix="/cdr/v1", tags=["ingest"])
+MAX_KEY = 200
+
+
+class IngestAnswer(BaseModel):
+    records: int
+    flows: int
+    rejected: int
+    skipped: int
+
+
+def stamped(table: pa.Table, tenant_id: str, connector_id: str | None) -> pa.Table:
+    """The tenant, the connector and the admission time on every row."""
+    rows = table.num_rows
+    zeros = pa.array(np.zeros(rows, dtype=np.int32))
+    tenant = pa.DictionaryArray.from_arrays(zeros, pa.array([tenant_id], pa.string()))
+    connector = (
+        pa.DictionaryArray.from_arrays(zeros, pa.array([connector_id], pa.string()))
+        if connector_id
+        else pa.nulls(rows, STRING)
+    )
+    now = dt.datetime.now(dt.UTC)
+    micros = int(now.timestamp() * 1_000_000)
+    admitted = pa.array(np.full(rows, micros, dtype=np.int64)).cast(TIME)
+    for field, column in zip(STAMP_FIELDS, (tenant, connector, admitted), strict=True):
+        table = table.append_column(field, column)
+    return table
+
+
+@router.post(
+    "/ingest",
+    status_code=202,
+    responses={200: {"model": IngestAnswer, "description": "A replayed key"}, **ERROR_RESPONSES},
+)
+async def ingest(
+    request: Request,
+    caller: CurrentCollector,
+    found: ServicesDep,
+    *,
+    idempotency_key: Annotated[str, Header(min_length=1, max_length=MAX_KEY)],
+    x_flowcdr_source: Annotated[str | None, Header(max_length=1024)] = None,
+    x_flowcdr_connector: Annotated[str | None, Header(max_length=128)] = None,
+) -> JSONResponse:
+    """Store a gzip fragment of flow-log records; answer with what was read and refused."""
+    settings = found.settings
+    data = await read_body(request, settings.ingest_max_compressed_bytes, settings.ingest_max_bytes)
+    source = x_flowcdr_source or f"ingest:{idempotency_key}"
+    try:
+        result = await run_in_threadpool(parse_blob, data, source=source)
+    except FormatError as error:
+        raise ApiError(422, str(error), field="body") from None
+    report = result.report
+    answer = IngestAnswer(
+        records=report.records, flows=report.flows, rejected=report.rejected, skipped=report.skipped
+    )
+    table = await run_in_threadpool(enrich, result.table)
+    batch = Batch(
+        caller.tenant_id,
+        idempotency_key,
+        stamped(table, caller.tenant_id, x_flowcdr_connector),
+        answer.model_dump(),
+        source,
+    )
+    try:
+        admission = await run_in_threadpool(found.flows.admit, batch)
+    except StoreBusyError:
+        raise ApiError(503, "the flow writer is behind; retry shortly",
+                       code="busy", headers={"Retry-After": "1"}) from None  # fmt: skip
+    return JSONResponse(admission.answer, status_code=200 if admission.replay else 202)

@@ -1,0 +1,12 @@
+"""Enrichment at ingest: where each end of a flow is, and what kind of flow it is.
+
+Sits between parse and store (design.md section 2): ``enrich`` takes the ``FLOW_SCHEMA`` table
+``flowcdr.formats.parse_blob`` returns and adds the ``ENRICHMENT_FIELDS`` columns: each end's
+scope (``scope.RANGES`` is the one table of address ranges) and country (offline registry data
+from the ``iptocc`` package, see ``country``), the flow type (``flowtype``), and the threat-intel
+match, which stays null until threat intel is wired in. Pure code: no I/O, no network.
+"""
+
+from flowcdr.enrich.table import enrich
+
+__all__ = ["enrich"]

@@ -1,0 +1,197 @@
+"""POST /cdr/v1/ingest as a collector calls it: gzip fragments, idempotency keys, limits."""
+
+import gzip
+import threading
+from typing import Any
+
+import duckdb
+import pytest
+
+from flowcdr.store import flows as flow_store
+
+from ..formats.builders import blob, fragment, nsg_record, vnet_record
+from .conftest import Gateway
+
+GOOD = "1542110379,10.5.16.4,13.67.143.117,59932,443,T,O,A,E,1,66,1,66"
+DENY = "1542110402,94.102.49.190,10.5.16.4,28746,443,U,I,D,B,,,,"
+BAD = GOOD.replace("443", "99999")
+VNET = "1663146003599,10.0.0.6,52.239.184.180,23956,443,6,O,B,NX,0,0,0,0"
+
+
+def send(gateway: Gateway, token: str, body: bytes, key: str, **headers: str) -> Any:
+    return gateway.client.post(
+        "/cdr/v1/ingest",
+        content=gzip.compress(body),
+        headers={
+            "Authorization": f"Bearer {token}",
+            "Content-Encoding": "gzip",
+            "Idempotency-Key": key,
+            "X-Flowcdr-Source": "acct/insights-logs-networksecuritygroupflowevent/x/PT1H.json",
+            **headers,
+        },
+    )
+
+
+def stored(gateway: Gateway, sql: str = "SELECT count(*) FROM flows") -> Any:
+    reader = gateway.client.app.state.services.flows.reader()  # type: ignore[attr-defined]
+    try:
+        return reader.execute(sql).fetchall()
+    finally:
+        reader.close()
+
+
+def test_a_fragment_is_parsed_enriched_and_stored(gateway: Gateway) -> None:
+    token = gateway.subscription_token("alice")
+    body = fragment(
+        [nsg_record({"r": {"000D3AF87856": [GOOD, DENY]}}), vnet_record({"a": {"r": [VNET]}})]
+    )
+    response = send(gateway, token, body, "block-1", **{"X-Flowcdr-Connector": "conn-1"})
+    assert response.status_code == 202, response.text
+    assert response.json() == {"records": 2, "flows": 3, "rejected": 0, "skipped": 0}
+    rows = stored(
+        gateway,
+        "SELECT src_ip, dst_scope, flow_type, connector_id, tenant_id IS NOT NULL, "
+        "ingested_at >= time FROM flows ORDER BY time",
+    )
+    assert rows[0][:4] == ("10.5.16.4", "public", "external_public", "conn-1")
+    assert all(r[4] and r[5] for r in rows)
+
+
+def test_a_replayed_key_gets_the_first_answer_and_stores_nothing(gateway: Gateway) -> None:
+    token = gateway.subscription_token("alice")
+    body = blob([nsg_record({"r": {"000D3AF87856": [GOOD, BAD]}})])
+    first = send(gateway, token, body, "block-7")
+    assert (first.status_code, first.json()["rejected"]) == (202, 1)
+    again = send(gateway, token, body, "block-7")
+    assert (again.status_code, again.json()) == (200, first.json())
+    assert stored(gateway) == [(1,)]
+    other_tenant = send(gateway, gateway.subscription_token("bob"), body, "block-7")
+    assert other_tenant.status_code == 202  # keys are per tenant
+    assert stored(gateway) == [(2,)]
+    assert stored(gateway, "SELECT sum(replays) FROM ingest_batches") == [(1,)]
+
+
+def test_not_a_flow_log_is_422_and_the_key_stays_free(gateway: Gateway) -> None:
+    token = gateway.subscription_token("alice")
+    refused = send(gateway, token, b'{"records": [{"category": "Other"}]}', "block-9")
+    assert refused.status_code == 422
+    assert "not a flow log" in refused.json()["error"]["message"]
+    assert stored(gateway) == [(0,)]
+    fixed = send(gateway, token, blob([nsg_record({"r": {"000D3AF87856": [GOOD]}})]), "block-9")
+    assert fixed.status_code == 202
+
+
+def test_only_subscription_tokens_may_ingest(gateway: Gateway) -> None:
+    body = blob([nsg_record({"r": {"000D3AF87856": [GOOD]}})])
+    assert send(gateway, gateway.sign_in("alice"), body, "k").status_code == 401
+    assert send(gateway, "not.a.token", body, "k").status_code == 401
+
+
+def test_headers_and_encodings(gateway: Gateway) -> None:
+    token = gateway.subscription_token("alice")
+    body = blob([nsg_record({"r": {"000D3AF87856": [GOOD]}})])
+    no_key = gateway.client.post(
+        "/cdr/v1/ingest",
+        content=gzip.compress(body),
+        headers={"Authorization": f"Bearer {token}", "Content-Encoding": "gzip"},
+    )
+    assert (no_key.status_code, no_key.json()["error"]["field"]) == (422, "idempotency-key")
+    plain = gateway.client.post(
+        "/cdr/v1/ingest",
+        content=body,
+        headers={"Authorization": f"Bearer {token}", "Idempotency-Key": "plain"},
+    )
+    assert plain.status_code == 202
+    brotli = send(gateway, token, body, "k2", **{"Content-Encoding": "br"})
+    assert brotli.status_code == 415
+    broken = gateway.client.post(
+        "/cdr/v1/ingest",
+        content=gzip.compress(body)[:-20],
+        headers={
+            "Authorization": f"Bearer {token}",
+            "Content-Encoding": "gzip",
+            "Idempotency-Key": "k3",
+        },
+    )
+    assert broken.status_code == 400
+
+
+@pytest.fixture
+def small_limits(gateway: Gateway) -> Gateway:
+    services = gateway.client.app.state.services  # type: ignore[attr-defined]
+    object.__setattr__(
+        services,
+        "settings",
+        services.settings.model_copy(
+            update={"ingest_max_compressed_bytes": 64 << 10, "ingest_max_bytes": 1 << 20}
+        ),
+    )
+    return gateway
+
+
+def test_a_gzip_bomb_is_refused_without_expanding_it(small_limits: Gateway) -> None:
+    token = small_limits.subscription_token("alice")
+    bomb = gzip.compress(b"0" * (200 << 20))  # 200 MB of zeros in about 200 KB
+    response = small_limits.client.post(
+        "/cdr/v1/ingest",
+        content=bomb[: 60 << 10] if len(bomb) > 64 << 10 else bomb,
+        headers={
+            "Authorization": f"Bearer {token}",
+            "Content-Encoding": "gzip",
+            "Idempotency-Key": "b",
+        },
+    )
+    assert response.status_code == 413
+    assert "inflates to more than" in response.json()["error"]["message"]
+
+
+def test_a_body_larger_than_the_cap_is_413(small_limits: Gateway) -> None:
+    token = small_limits.subscription_token("alice")
+    response = small_limits.client.post(
+        "/cdr/v1/ingest",
+        content=b"x" * (65 << 10),
+        headers={"Authorization": f"Bearer {token}", "Idempotency-Key": "big"},
+    )
+    assert response.status_code == 413
+
+
+def test_a_busy_writer_answers_503_with_retry_after(
+    gateway: Gateway, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    token = gateway.subscription_token("alice")
+    store = gateway.client.app.state.services.flows  # type: ignore[attr-defined]
+    release = threading.Event()
+    started = threading.Event()
+
+    def stall(db: duckdb.DuckDBPyConnection) -> None:
+        started.set()
+        release.wait(10)
+
+    blockers = [threading.Thread(target=store._submit, args=(stall,))]
+    blockers[0].start()
+    started.wait(5)
+    for _ in range(flow_store.QUEUE_DEPTH):
+        thread = threading.Thread(target=store._submit, args=(lambda db: None,))
+        thread.start()
+        blockers.append(thread)
+    while store._jobs.qsize() < flow_store.QUEUE_DEPTH:
+        threading.Event().wait(0.01)
+    body = blob([nsg_record({"r": {"000D3AF87856": [GOOD]}})])
+    busy = send(gateway, token, body, "busy-1")
+    assert busy.status_code == 503
+    assert busy.headers["Retry-After"] == "1"
+    release.set()
+    for thread in blockers:
+        thread.join(10)
+    assert send(gateway, token, body, "busy-1").status_code == 202
+
+
+def test_retention_deletes_old_flows(gateway: Gateway) -> None:
+    import datetime as dt
+
+    token = gateway.subscription_token("alice")
+    send(gateway, token, blob([nsg_record({"r": {"000D3AF87856": [GOOD]}})]), "old")
+    store = gateway.client.app.state.services.flows  # type: ignore[attr-defined]
+    assert store.delete_older_than(dt.datetime(2018, 1, 1, tzinfo=dt.UTC)) == 0
+    assert store.delete_older_than(dt.datetime(2019, 1, 1, tzinfo=dt.UTC)) == 1
+    assert stored(gateway) == [(0,)]
