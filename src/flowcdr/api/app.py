@@ -1,14 +1,35 @@
 """``create_app(settings)``: the gateway as a FastAPI app; nothing is built at import time."""
 
+import asyncio
+import contextlib
+import datetime as dt
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi.concurrency import run_in_threadpool
 
 from flowcdr.api import errors
-from flowcdr.api.routes import audit, auth, flowlogs, flows, health, ingest, insights, tokens
+from flowcdr.api.routes import audit, auth, flowlogs, health, ingest, tokens
 from flowcdr.api.services import Services
 from flowcdr.config import Settings
+
+log = logging.getLogger("flowcdr.api")
+
+
+# How often flows past the retention period are deleted (and once at start).
+RETENTION_EVERY_SECONDS = 3600
+
+
+async def keep_retention(services: Services) -> None:
+    """Delete flows older than ``retention_days``, now and then every hour."""
+    while True:
+        cutoff = dt.datetime.now(dt.UTC) - dt.timedelta(days=services.settings.retention_days)
+        deleted = await run_in_threadpool(services.flows.delete_older_than, cutoff)
+        if deleted:
+            log.info("retention: deleted %d flows older than %s", deleted, cutoff.isoformat())
+        await asyncio.sleep(RETENTION_EVERY_SECONDS)
 
 
 def create_app(settings: Settings) -> FastAPI:
@@ -17,13 +38,17 @@ def create_app(settings: Settings) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        retention = asyncio.create_task(keep_retention(services))
         yield
+        retention.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await retention
         services.stop()
 
     app = FastAPI(title="flowcdr gateway", version="0.1.0", lifespan=lifespan)
     app.state.services = services
     errors.install(app)
-    routers = (health, auth, tokens, flowlogs, audit, ingest, flows, insights)
+    routers = (health, auth, tokens, flowlogs, audit, ingest)
     for router in (module.router for module in routers):
         app.include_router(router)
     return app

@@ -39,6 +39,7 @@ class Batch:
     table: pa.Table
     answer: dict[str, int]
     source: str
+    connector_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -78,9 +79,12 @@ BATCHES_DDL = """
 CREATE TABLE IF NOT EXISTS ingest_batches (
     tenant_id VARCHAR NOT NULL,
     idempotency_key VARCHAR NOT NULL,
+    connector_id VARCHAR,
     source VARCHAR,
     admitted_at TIMESTAMPTZ NOT NULL,
     answer VARCHAR NOT NULL,
+    flows BIGINT NOT NULL,
+    rejected BIGINT NOT NULL,
     replays BIGINT NOT NULL DEFAULT 0,
     PRIMARY KEY (tenant_id, idempotency_key)
 )"""
@@ -163,9 +167,17 @@ def _admit(db: duckdb.DuckDBPyConnection, batch: Batch) -> Admission:
         rows = batch.table.select(STORED_SCHEMA.names)  # noqa: F841 - read by DuckDB by name
         db.execute("INSERT INTO flows SELECT * FROM rows")
         db.execute(
-            "INSERT INTO ingest_batches (tenant_id, idempotency_key, source, admitted_at, answer) "
-            "VALUES (?, ?, ?, now(), ?)",
-            [tenant_id, key, batch.source, json.dumps(batch.answer, sort_keys=True)],
+            "INSERT INTO ingest_batches (tenant_id, idempotency_key, connector_id, source, "
+            "admitted_at, answer, flows, rejected) VALUES (?, ?, ?, ?, now(), ?, ?, ?)",
+            [
+                tenant_id,
+                key,
+                batch.connector_id,
+                batch.source,
+                json.dumps(batch.answer, sort_keys=True),
+                batch.table.num_rows,
+                batch.answer.get("rejected", 0),
+            ],
         )
         db.execute("COMMIT")
     except BaseException:
@@ -177,3 +189,49 @@ def _admit(db: duckdb.DuckDBPyConnection, batch: Batch) -> Admission:
 def _delete_older(db: duckdb.DuckDBPyConnection, cutoff: dt.datetime) -> int:
     deleted = db.execute("DELETE FROM flows WHERE time < ?", [cutoff]).fetchone()
     return int(deleted[0]) if deleted else 0
+
+
+@dataclass(frozen=True)
+class ConnectorHealth:
+    connector_id: str | None
+    batches: int
+    flows: int
+    rejected: int
+    replays: int
+    last_batch_at: dt.datetime
+
+
+@dataclass(frozen=True)
+class ResourceHealth:
+    connector_id: str | None
+    resource_id: str
+    flows: int
+    last_flow_at: dt.datetime
+    last_ingested_at: dt.datetime
+    lag_seconds: float
+    """How long after its own time the newest flow of the resource was admitted."""
+
+
+def source_health(
+    reader: duckdb.DuckDBPyConnection, tenant_id: str
+) -> tuple[list[ConnectorHealth], list[ResourceHealth]]:
+    """Data health of a tenant: what each connector delivered, and how fresh each resource is."""
+    connectors = [
+        ConnectorHealth(*row)
+        for row in reader.execute(
+            "SELECT connector_id, count(*), sum(flows), sum(rejected), sum(replays), "
+            "max(admitted_at) FROM ingest_batches WHERE tenant_id = ? "
+            "GROUP BY connector_id ORDER BY connector_id NULLS FIRST",
+            [tenant_id],
+        ).fetchall()
+    ]
+    resources = [
+        ResourceHealth(*row)
+        for row in reader.execute(
+            "SELECT connector_id, resource_id, count(*), max(time), max(ingested_at), "
+            "epoch(arg_max(ingested_at, time) - max(time)) FROM flows WHERE tenant_id = ? "
+            "GROUP BY connector_id, resource_id ORDER BY connector_id NULLS FIRST, resource_id",
+            [tenant_id],
+        ).fetchall()
+    ]
+    return connectors, resources

@@ -2,6 +2,7 @@
 
 import gzip
 import threading
+import time
 from typing import Any
 
 import duckdb
@@ -195,3 +196,37 @@ def test_retention_deletes_old_flows(gateway: Gateway) -> None:
     assert store.delete_older_than(dt.datetime(2018, 1, 1, tzinfo=dt.UTC)) == 0
     assert store.delete_older_than(dt.datetime(2019, 1, 1, tzinfo=dt.UTC)) == 1
     assert stored(gateway) == [(0,)]
+
+
+def test_source_health_per_connector_and_resource(gateway: Gateway) -> None:
+    token = gateway.subscription_token("alice")
+    body = blob([nsg_record({"r": {"000D3AF87856": [GOOD, BAD]}})])
+    send(gateway, token, body, "h1", **{"X-Flowcdr-Connector": "c1"})
+    send(gateway, token, body, "h1", **{"X-Flowcdr-Connector": "c1"})  # a replay
+    send(gateway, token, blob([vnet_record({"a": {"r": [VNET]}})]), "h2")
+    health = gateway.client.get("/cdr/v1/health/sources", headers=gateway.bearer("amy")).json()
+    assert [(c["connector_id"], c["batches"], c["flows"], c["rejected"], c["replays"])
+            for c in health["connectors"]] == [(None, 1, 1, 0, 0), ("c1", 1, 1, 1, 1)]  # fmt: skip
+    resources = {r["resource_id"].rsplit("/", 1)[1]: r for r in health["resources"]}
+    assert set(resources) == {"web-nsg", "prod-vnet"}
+    assert resources["web-nsg"]["last_flow_at"].startswith("2018-11-13T11:59:39")
+    assert resources["web-nsg"]["lag_seconds"] > 0
+    other = gateway.client.get("/cdr/v1/health/sources", headers=gateway.bearer("bob")).json()
+    assert other == {"connectors": [], "resources": []}
+
+
+def test_retention_runs_when_the_gateway_starts(gateway: Gateway) -> None:
+    from fastapi.testclient import TestClient
+
+    from flowcdr.api.app import create_app
+
+    token = gateway.subscription_token("alice")
+    send(gateway, token, blob([nsg_record({"r": {"000D3AF87856": [GOOD]}})]), "old-flow")
+    gateway.client.__exit__(None, None, None)  # stop the first gateway (closes its stores)
+    with TestClient(create_app(gateway.settings)) as restarted:
+        reader = restarted.app.state.services.flows.reader()  # type: ignore[attr-defined]
+        deadline = time.monotonic() + 10
+        while reader.execute("SELECT count(*) FROM flows").fetchall() != [(0,)]:  # 2018 flow
+            assert time.monotonic() < deadline, "retention did not run at start"
+            time.sleep(0.05)
+        reader.close()

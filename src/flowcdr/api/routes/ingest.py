@@ -85,6 +85,7 @@ async def ingest(
         stamped(table, caller.tenant_id, x_flowcdr_connector),
         answer.model_dump(),
         source,
+        x_flowcdr_connector,
     )
     try:
         admission = await run_in_threadpool(found.flows.admit, batch)

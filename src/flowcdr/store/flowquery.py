@@ -1,0 +1,544 @@
+"""The read side of the flow store: filtered pages of flows, whole-result exports, insights.
+
+Sits between the DuckDB ``flows`` table (``store.flows``) and the query API and portal. Every
+query is scoped to one tenant and takes one ``FlowFilter``, the same for pages, exports and
+every chart, so a chart and the rows behind it always agree. Values only ever travel as
+parameters; SQL text is put together in ``_select`` from column names of ``formats.schema``
+and fixed fragments of this module.
+
+IP addresses are stored as canonical text (``formats``), and CIDR filters need nothing more:
+a single address is a text comparison, and a network a range over a sortable key computed in
+SQL (a number for IPv4, 32 hex digits for IPv6), behind a text prefix that every member's
+canonical text starts with, so the key is only computed for rows that may match.
+
+Pages are newest first with keyset pagination (see ``flows`` for the cursor).
+"""
+
+import base64
+import binascii
+import datetime as dt
+import enum
+import ipaddress
+import json
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import duckdb
+import pyarrow as pa
+
+from flowcdr.errors import FlowcdrError
+from flowcdr.formats.schema import DECISIONS, DIRECTIONS, FLOW_TYPES, SCOPES, STATES, STORED_SCHEMA
+
+PAGE_MAX = 1000
+TOP_MAX = 100
+DEFAULT_RANGE = dt.timedelta(hours=1)
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+Measure = Literal["flows", "bytes"]
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+_MICROSECOND = dt.timedelta(microseconds=1)
+_INBOUND, _OUTBOUND = DIRECTIONS
+_ALLOW, _DENY = DECISIONS
+
+
+class FilterError(FlowcdrError):
+    """A filter, cursor or limit the caller gave is not valid; ``field`` names it."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+def _column(name: str) -> str:
+    """A column name for SQL text; only names of the stored schema get through."""
+    if name not in STORED_SCHEMA.names:
+        raise ValueError(f"not a flow column: {name!r}")
+    return name
+
+
+# Filters that are one column equal to one value; the field and the column share the name.
+_EQUALS = tuple(
+    _column(name)
+    for name in (
+        "src_port", "dst_port", "protocol", "direction", "decision", "state", "rule",
+        "resource_id", "subscription_id", "src_scope", "dst_scope", "src_country",
+        "dst_country", "flow_type",
+    )
+)  # fmt: skip
+_CODES = {
+    "direction": DIRECTIONS,
+    "decision": DECISIONS,
+    "state": STATES,
+    "src_scope": SCOPES,
+    "dst_scope": SCOPES,
+    "flow_type": FLOW_TYPES,
+}
+_MAXIMA = {"src_port": 65535, "dst_port": 65535, "protocol": 255}
+
+
+@dataclass(frozen=True)
+class FlowFilter:
+    """Which flows: ``start <= time < end`` and every other field that is set.
+
+    ``src`` and ``dst`` are networks (a single address is a /32 or /128). ARM ids match in any
+    case (they are stored lower-case), country codes too (stored upper-case).
+    """
+
+    start: dt.datetime
+    end: dt.datetime
+    src: Network | None = None
+    dst: Network | None = None
+    src_port: int | None = None
+    dst_port: int | None = None
+    protocol: int | None = None
+    direction: str | None = None
+    decision: str | None = None
+    state: str | None = None
+    rule: str | None = None
+    resource_id: str | None = None
+    subscription_id: str | None = None
+    src_scope: str | None = None
+    dst_scope: str | None = None
+    src_country: str | None = None
+    dst_country: str | None = None
+    flow_type: str | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("start", "end"):
+            if getattr(self, name).utcoffset() is None:
+                raise FilterError(name, f"{name} needs a time zone (Z for UTC)")
+        if self.start >= self.end:
+            raise FilterError("end", "end must be after start")
+        for name, words in _CODES.items():
+            value = getattr(self, name)
+            if value is not None and value not in words:
+                raise FilterError(name, f"{name} must be one of {', '.join(words)}")
+        for name, maximum in _MAXIMA.items():
+            value = getattr(self, name)
+            if value is not None and not 0 <= value <= maximum:
+                raise FilterError(name, f"{name} must be between 0 and {maximum}")
+
+    @classmethod
+    def build(
+        cls, start: dt.datetime | None = None, end: dt.datetime | None = None, **filters: Any
+    ) -> "FlowFilter":
+        """A filter whose missing ends default to the last hour (``end`` now, ``start`` an
+        hour before ``end``); a time without a zone is taken as UTC."""
+        end = _utc(end) if end else dt.datetime.now(dt.UTC)
+        start = _utc(start) if start else end - DEFAULT_RANGE
+        return cls(start, end, **filters)
+
+
+def _utc(moment: dt.datetime) -> dt.datetime:
+    return moment if moment.utcoffset() is not None else moment.replace(tzinfo=dt.UTC)
+
+
+def parse_network(text: str, field: str) -> Network:
+    """An address or CIDR (IPv4 or IPv6) from a caller. Host bits are ignored, so
+    ``10.1.2.3/8`` means ``10.0.0.0/8``, as in most firewall consoles."""
+    try:
+        return ipaddress.ip_network(text.strip(), strict=False)
+    except ValueError as error:
+        raise FilterError(field, f"{field}: {error}") from None
+
+
+# --- SQL text ------------------------------------------------------------------------------
+
+
+def _select(select: str, where: str, rest: str = "") -> str:
+    """The one place SQL text is put together: ``select`` and ``rest`` are fixed fragments of
+    this module, ``where`` comes from ``_where``; every value is a ``?`` parameter."""
+    return f"SELECT {select} FROM flows WHERE {where} {rest}"  # noqa: S608 - see above
+
+
+def _where(tenant_id: str, flow_filter: FlowFilter) -> tuple[str, list[Any]]:
+    clauses = ["tenant_id = ?", "time >= ?", "time < ?"]
+    params: list[Any] = [tenant_id, flow_filter.start, flow_filter.end]
+    for name in _EQUALS:
+        value = getattr(flow_filter, name)
+        if value is not None:
+            clauses.append(f"{name} = ?")
+            params.append(_stored_form(name, value))
+    for column, network in (("src_ip", flow_filter.src), ("dst_ip", flow_filter.dst)):
+        if network is not None:
+            clause, values = _in_network(_column(column), network)
+            clauses.append(clause)
+            params.extend(values)
+    return " AND ".join(clauses), params
+
+
+def _stored_form(name: str, value: Any) -> Any:
+    if name in ("resource_id", "subscription_id"):
+        return str(value).lower()
+    if name in ("src_country", "dst_country"):
+        return str(value).upper()
+    return value
+
+
+def _in_network(column: str, network: Network) -> tuple[str, list[Any]]:
+    """SQL that is true when the address text in ``column`` is in ``network``.
+
+    A single address is compared as canonical text. Otherwise a text prefix every member
+    starts with is checked first (cheap, and enough when the network ends where the text
+    shows a boundary), then the key range; the key is computed in a CASE branch, so only for
+    rows that passed the prefix. An IPv4 network never matches IPv6 text, IPv4-mapped
+    ``::ffff:a.b.c.d`` included, as with Python's ``ipaddress``.
+    """
+    if network.num_addresses == 1:
+        return f"{column} = ?", [_canonical(network.network_address)]
+    low: int | str
+    high: int | str
+    if isinstance(network, ipaddress.IPv4Network):
+        prefix, exact = _v4_prefix(network)
+        low, high = int(network.network_address), int(network.broadcast_address)
+        key, family = _v4_key(column), f"NOT contains({column}, ':')"
+    else:
+        prefix, exact = _v6_prefix(network)
+        low, high = (f"{int(address):032x}" for address in (network[0], network[-1]))
+        key, family = _v6_key(column), f"contains({column}, ':')"
+    guard = f"starts_with({column}, ?)" if prefix else family
+    params: list[Any] = [prefix] if prefix else []
+    if exact:
+        return guard, params
+    return f"(CASE WHEN {guard} THEN {key} END) BETWEEN ? AND ?", [*params, low, high]
+
+
+def _canonical(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str:
+    """The text ``formats`` stores for an address (RFC 5952, IPv4-mapped in mixed notation)."""
+    mapped = address.ipv4_mapped if isinstance(address, ipaddress.IPv6Address) else None
+    return str(address) if mapped is None else f"::ffff:{mapped}"
+
+
+def _v4_prefix(network: ipaddress.IPv4Network) -> tuple[str, bool]:
+    """``"10.1."`` for 10.1.0.0/16: the whole octets, each with its dot; and whether the
+    prefix alone decides."""
+    octets = network.prefixlen // 8
+    prefix = "".join(f"{octet}." for octet in network.network_address.packed[:octets])
+    return prefix, network.prefixlen % 8 == 0 and octets > 0
+
+
+def _v6_prefix(network: ipaddress.IPv6Network) -> tuple[str, bool]:
+    """Text every member starts with, and whether it alone decides: the whole leading groups
+    up to the first zero group (which may be written ``::``), each with its ``:``, then the
+    fixed hex digits of a partly fixed group when that group always has four digits."""
+    packed = network.network_address.packed
+    groups = [int.from_bytes(packed[i : i + 2]) for i in range(0, 16, 2)]
+    whole, bits = divmod(network.prefixlen, 16)
+    prefix = ""
+    for group in groups[:whole]:
+        if group == 0:
+            return prefix, False
+        prefix += f"{group:x}:"
+    nibbles = bits // 4
+    if nibbles and groups[whole] >= 0x1000:
+        prefix += f"{groups[whole]:x}"[:nibbles]
+    return prefix, bits == 0 and whole > 0
+
+
+def _v4_key(column: str) -> str:
+    """SQL: a dotted quad as its 32-bit number."""
+    octets = [f"CAST(split_part({column}, '.', {i}) AS UBIGINT)" for i in range(1, 5)]
+    return f"(({octets[0]} * 256 + {octets[1]}) * 256 + {octets[2]}) * 256 + {octets[3]}"
+
+
+def _v6_key(column: str) -> str:
+    """SQL: IPv6 text as 32 lower-case hex digits, which sort as the addresses do.
+
+    A dotted tail (``::ffff:1.2.3.4``) becomes two hex groups, ``::`` the zero groups it
+    stands for, and every group is padded to four digits. Lambdas over one-element lists
+    bind a value once where an expression would otherwise be repeated.
+    """
+    dotted = f"regexp_extract({column}, '[0-9.]+$')"
+    octets = [f"CAST(split_part({dotted}, '.', {i}) AS INTEGER)" for i in range(1, 5)]
+    tail = f"printf('%x:%x', {octets[0]} * 256 + {octets[1]}, {octets[2]} * 256 + {octets[3]})"
+    hexed = (
+        f"CASE WHEN contains({column}, '.') "
+        f"THEN left({column}, length({column}) - length({dotted})) || {tail} ELSE {column} END"
+    )
+    present = "len(list_filter(string_split(a, ':'), lambda g: g <> ''))"
+    full = f"trim(replace(a, '::', ':' || repeat('0:', 8 - {present})), ':')"
+    padded = "array_to_string(list_transform(string_split(f, ':'), lambda g: lpad(g, 4, '0')), '')"
+    return (
+        f"list_transform([{hexed}], lambda a: list_transform([{full}], lambda f: {padded})[1])[1]"
+    )
+
+
+# --- pages and exports -----------------------------------------------------------------------
+
+# What a flow row shows: every stored column but the tenant, which is the caller's own.
+ROW_COLUMNS = tuple(name for name in STORED_SCHEMA.names if name != "tenant_id")
+_TIMES = frozenset(field.name for field in STORED_SCHEMA if pa.types.is_timestamp(field.type))
+# The keyset: newest first, then enough of the flow that ties are rare. Rows that tie on it
+# are told apart by the count in the cursor (see ``flows``).
+_KEY = tuple(
+    _column(name)
+    for name in ("time", "src_ip", "dst_ip", "src_port", "dst_port", "protocol", "resource_id")
+)
+_KEY_AT = tuple(ROW_COLUMNS.index(name) for name in _KEY[1:])
+_ORDER = ", ".join(
+    [f"{name} DESC" for name in _KEY]
+    + [f"{name} DESC NULLS LAST" for name in ROW_COLUMNS if name not in _KEY]
+)
+
+
+def _shown(name: str) -> str:
+    """SQL for a column as text formats show it: times in ISO 8601 UTC with a Z (whatever
+    the connection's time zone), everything else as stored."""
+    if name in _TIMES:
+        return f"strftime(make_timestamp(epoch_us({name})), '%Y-%m-%dT%H:%M:%S.%fZ')"
+    return name
+
+
+_SHOWN = ", ".join(f"{_shown(name)} AS {name}" for name in ROW_COLUMNS)
+_JSON_LINE = "json_object({}) || chr(10) AS line".format(
+    ", ".join(f"'{name}', {_shown(name)}" for name in ROW_COLUMNS)
+)
+
+
+@dataclass(frozen=True)
+class Page:
+    items: list[dict[str, Any]]
+    next: str | None
+    """The cursor of the following page; None on the last one."""
+
+
+def flows(
+    reader: duckdb.DuckDBPyConnection,
+    tenant_id: str,
+    flow_filter: FlowFilter,
+    *,
+    cursor: str | None = None,
+    limit: int = 100,
+) -> Page:
+    """A page of the tenant's matching flows, newest first.
+
+    The cursor holds the key of the last row sent and how many rows with exactly that key
+    were sent so far: the next page is the rows at or below that key, skipping that many.
+    The order goes on over every column, so rows that tie on the key come in the same order
+    every time, and rows alike in every column are interchangeable. A walk thus never
+    repeats or skips a row, and newer flows arriving meanwhile do not shift it (as they
+    would an offset). DuckDB's rowid is not used: it is not stable once retention deletes.
+    """
+    if not 1 <= limit <= PAGE_MAX:
+        raise FilterError("limit", f"limit must be between 1 and {PAGE_MAX}")
+    where, params = _where(tenant_id, flow_filter)
+    after, skip = _decode(cursor) if cursor is not None else (None, 0)
+    if after is not None:
+        marks = ", ".join("?" for _ in _KEY[1:])
+        where += f" AND time <= ? AND (time < ? OR ({', '.join(_KEY[1:])}) <= ({marks}))"
+        params += [after[0], *after]
+    sql = _select(f"{_SHOWN}, epoch_us(time)", where, f"ORDER BY {_ORDER} LIMIT ? OFFSET ?")
+    rows = reader.execute(sql, [*params, limit + 1, skip]).fetchall()
+    items = [dict(zip(ROW_COLUMNS, row[:-1], strict=True)) for row in rows[:limit]]
+    if len(rows) <= limit:
+        return Page(items, None)
+    keys = [_key(row) for row in rows[:limit]]
+    last = keys[-1]
+    sent = keys.count(last) + (skip if last == after else 0)
+    return Page(items, _encode(last, sent))
+
+
+def _key(row: tuple[Any, ...]) -> tuple[Any, ...]:
+    """The keyset values of a page row (whose last value is its time in microseconds)."""
+    return (_EPOCH + row[-1] * _MICROSECOND, *(row[i] for i in _KEY_AT))
+
+
+def _encode(key: tuple[Any, ...], sent: int) -> str:
+    text = json.dumps([_micros(key[0]), *key[1:], sent], separators=(",", ":"))
+    return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
+
+
+def _decode(cursor: str) -> tuple[tuple[Any, ...], int]:
+    try:
+        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        time, src_ip, dst_ip, src_port, dst_port, protocol, resource_id, sent = json.loads(text)
+        numbers, texts = (time, src_port, dst_port, protocol, sent), (src_ip, dst_ip, resource_id)
+        if not all(type(n) is int and abs(n) < 2**62 for n in numbers) or sent < 1:
+            raise ValueError(cursor)
+        if not all(type(t) is str for t in texts):
+            raise ValueError(cursor)
+        moment = _EPOCH + time * _MICROSECOND
+    except (binascii.Error, ValueError, TypeError, OverflowError):
+        raise FilterError("cursor", "cursor is not one this API gave") from None
+    return (moment, src_ip, dst_ip, src_port, dst_port, protocol, resource_id), sent
+
+
+def export(
+    reader: duckdb.DuckDBPyConnection,
+    tenant_id: str,
+    flow_filter: FlowFilter,
+    shape: Literal["columns", "lines"],
+    *,
+    batch_rows: int = 65536,
+) -> pa.RecordBatchReader:
+    """Every matching flow in page order, as Arrow batches DuckDB produces as they are read.
+
+    ``columns``: the row columns, times as text (for CSV). ``lines``: one string column,
+    ``line``, each value a JSON object and a newline, so NDJSON is the batches' bytes end to
+    end and no row ever becomes a Python object.
+    """
+    where, params = _where(tenant_id, flow_filter)
+    sql = _select(_SHOWN if shape == "columns" else _JSON_LINE, where, f"ORDER BY {_ORDER}")
+    return reader.sql(sql, params=params).to_arrow_reader(batch_rows)
+
+
+# --- insights --------------------------------------------------------------------------------
+
+_BYTES = "coalesce(src_bytes, 0) + coalesce(dst_bytes, 0)"
+# (range up to, step): a chart gets between about 24 and 360 points.
+_BUCKETS = (
+    (dt.timedelta(hours=1), dt.timedelta(minutes=1)),
+    (dt.timedelta(hours=6), dt.timedelta(minutes=5)),
+    (dt.timedelta(days=7), dt.timedelta(hours=1)),
+)
+
+
+def bucket_for(start: dt.datetime, end: dt.datetime) -> dt.timedelta:
+    """The time-series step of a range: 1 min up to 1 h, 5 min up to 6 h, 1 h up to 7 d,
+    else 1 day."""
+    return next((step for upto, step in _BUCKETS if end - start <= upto), dt.timedelta(days=1))
+
+
+@dataclass(frozen=True)
+class Point:
+    time: dt.datetime
+    flows: int
+    bytes: int
+    allowed: int
+    denied: int
+
+
+def timeseries(
+    reader: duckdb.DuckDBPyConnection, tenant_id: str, flow_filter: FlowFilter
+) -> tuple[dt.timedelta, list[Point]]:
+    """Flows, bytes, allowed and denied flows per step, for every step from the one holding
+    ``start`` to the one holding the end, empty ones as zeros (a chart needs no gaps). Steps
+    are aligned on the Unix epoch, in UTC whatever the connection's time zone."""
+    step = bucket_for(flow_filter.start, flow_filter.end)
+    size = step // _MICROSECOND
+    where, params = _where(tenant_id, flow_filter)
+    sql = _select(
+        f"epoch_us(time) // ? * ? AS bucket, count(*), sum({_BYTES}), "
+        "count(*) FILTER (WHERE decision = ?), count(*) FILTER (WHERE decision = ?)",
+        where,
+        "GROUP BY bucket",
+    )
+    rows = reader.execute(sql, [size, size, _ALLOW, _DENY, *params]).fetchall()
+    found = {row[0]: row[1:] for row in rows}
+    first = _micros(flow_filter.start) // size * size
+    stop = -(-_micros(flow_filter.end) // size) * size
+    points = []
+    for bucket in range(first, stop, size):
+        flows_, bytes_, allowed, denied = found.get(bucket, (0, 0, 0, 0))
+        points.append(Point(_EPOCH + bucket * _MICROSECOND, flows_, int(bytes_), allowed, denied))
+    return step, points
+
+
+def _micros(moment: dt.datetime) -> int:
+    return (moment - _EPOCH) // _MICROSECOND
+
+
+class Dimension(enum.StrEnum):
+    """What a top list ranks."""
+
+    TALKERS = "talkers"
+    """Source addresses."""
+    PORTS = "ports"
+    """Destination ports, with their protocol."""
+    COUNTRIES = "countries"
+    """Country of the remote end: the source of inbound flows, the destination of outbound."""
+    RULES = "rules"
+    DENIED_SOURCES = "denied-sources"
+    """Source addresses of denied flows."""
+
+
+@dataclass(frozen=True)
+class _Group:
+    """How a dimension groups: value (and protocol) expressions and a condition, fixed SQL
+    over schema columns, each with the parameters it takes."""
+
+    value: str
+    condition: str = "TRUE"
+    protocol: str = "NULL"
+    value_params: tuple[str, ...] = ()
+    condition_params: tuple[str, ...] = ()
+
+
+_COUNTRY = "CASE WHEN direction = ? THEN src_country ELSE dst_country END"
+_GROUPS = {
+    Dimension.TALKERS: _Group("src_ip"),
+    Dimension.PORTS: _Group("dst_port", protocol="protocol"),
+    Dimension.COUNTRIES: _Group(
+        _COUNTRY, f"{_COUNTRY} IS NOT NULL", value_params=(_INBOUND,), condition_params=(_INBOUND,)
+    ),
+    Dimension.RULES: _Group("rule", "rule IS NOT NULL"),
+    Dimension.DENIED_SOURCES: _Group("src_ip", "decision = ?", condition_params=(_DENY,)),
+}
+
+
+@dataclass(frozen=True)
+class Top:
+    value: str | int
+    protocol: int | None
+    """The protocol of a destination port; None in other dimensions."""
+    flows: int
+    bytes: int
+
+
+def top(
+    reader: duckdb.DuckDBPyConnection,
+    tenant_id: str,
+    flow_filter: FlowFilter,
+    dimension: Dimension,
+    *,
+    by: Measure = "flows",
+    limit: int = 10,
+) -> list[Top]:
+    """The first ``limit`` values of a dimension by flows or by bytes (ties by value)."""
+    _check_top_limit(limit)
+    group = _GROUPS[dimension]
+    where, params = _where(tenant_id, flow_filter)
+    order = "flows DESC, bytes DESC" if by == "flows" else "bytes DESC, flows DESC"
+    sql = _select(
+        f"{group.value} AS value, {group.protocol} AS protocol, count(*) AS flows, "
+        f"sum({_BYTES}) AS bytes",
+        f"{where} AND {group.condition}",
+        f"GROUP BY ALL ORDER BY {order}, value, protocol LIMIT ?",
+    )
+    values = [*group.value_params, *params, *group.condition_params, limit]
+    rows = reader.execute(sql, values).fetchall()
+    return [Top(row[0], row[1], row[2], int(row[3])) for row in rows]
+
+
+@dataclass(frozen=True)
+class ResourceTraffic:
+    """Bytes into and out of a resource: for an inbound flow the source's bytes come in, for
+    an outbound flow they go out."""
+
+    resource_id: str
+    flows: int
+    bytes_in: int
+    bytes_out: int
+
+
+def resources(
+    reader: duckdb.DuckDBPyConnection, tenant_id: str, flow_filter: FlowFilter, *, limit: int = 10
+) -> list[ResourceTraffic]:
+    """The resources that moved the most bytes (in and out together)."""
+    _check_top_limit(limit)
+    where, params = _where(tenant_id, flow_filter)
+    sql = _select(
+        "resource_id, count(*) AS flows, "
+        "sum(CASE WHEN direction = ? THEN coalesce(src_bytes, 0) ELSE coalesce(dst_bytes, 0) END)"
+        " AS bytes_in, "
+        "sum(CASE WHEN direction = ? THEN coalesce(dst_bytes, 0) ELSE coalesce(src_bytes, 0) END)"
+        " AS bytes_out",
+        where,
+        "GROUP BY resource_id ORDER BY bytes_in + bytes_out DESC, flows DESC, resource_id LIMIT ?",
+    )
+    rows = reader.execute(sql, [_INBOUND, _INBOUND, *params, limit]).fetchall()
+    return [ResourceTraffic(row[0], row[1], int(row[2]), int(row[3])) for row in rows]
+
+
+def _check_top_limit(limit: int) -> None:
+    if not 1 <= limit <= TOP_MAX:
+        raise FilterError("limit", f"limit must be between 1 and {TOP_MAX}")
