@@ -11,7 +11,7 @@ from fastapi import FastAPI
 from fastapi.concurrency import run_in_threadpool
 
 from flowcdr.api import errors
-from flowcdr.api.routes import audit, auth, flowlogs, health, ingest, tokens
+from flowcdr.api.routes import audit, auth, flowlogs, flows, health, ingest, insights, tokens
 from flowcdr.api.services import Services
 from flowcdr.config import Settings
 
@@ -48,7 +48,7 @@ def create_app(settings: Settings) -> FastAPI:
     app = FastAPI(title="flowcdr gateway", version="0.1.0", lifespan=lifespan)
     app.state.services = services
     errors.install(app)
-    routers = (health, auth, tokens, flowlogs, audit, ingest)
+    routers = (health, auth, tokens, flowlogs, audit, ingest, flows, insights)
     for router in (module.router for module in routers):
         app.include_router(router)
     return app

@@ -19,6 +19,7 @@ import binascii
 import datetime as dt
 import enum
 import ipaddress
+import itertools
 import json
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -36,8 +37,9 @@ Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 Measure = Literal["flows", "bytes"]
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 _MICROSECOND = dt.timedelta(microseconds=1)
-_INBOUND, _OUTBOUND = DIRECTIONS
-_ALLOW, _DENY = DECISIONS
+# The words the queries compare with (unpacking fails at import if the schema changes them).
+_INBOUND, _ = DIRECTIONS
+_, _DENY = DECISIONS
 
 
 class FilterError(FlowcdrError):
@@ -134,7 +136,10 @@ def _utc(moment: dt.datetime) -> dt.datetime:
 
 def parse_network(text: str, field: str) -> Network:
     """An address or CIDR (IPv4 or IPv6) from a caller. Host bits are ignored, so
-    ``10.1.2.3/8`` means ``10.0.0.0/8``, as in most firewall consoles."""
+    ``10.1.2.3/8`` means ``10.0.0.0/8``, as in most firewall consoles. Zone ids
+    (``fe80::1%eth0``) are refused: flow logs never carry them."""
+    if "%" in text:
+        raise FilterError(field, f"{field}: {text!r} has a zone id; flow logs carry none")
     try:
         return ipaddress.ip_network(text.strip(), strict=False)
     except ValueError as error:
@@ -177,29 +182,20 @@ def _stored_form(name: str, value: Any) -> Any:
 def _in_network(column: str, network: Network) -> tuple[str, list[Any]]:
     """SQL that is true when the address text in ``column`` is in ``network``.
 
-    A single address is compared as canonical text. Otherwise a text prefix every member
-    starts with is checked first (cheap, and enough when the network ends where the text
-    shows a boundary), then the key range; the key is computed in a CASE branch, so only for
-    rows that passed the prefix. An IPv4 network never matches IPv6 text, IPv4-mapped
-    ``::ffff:a.b.c.d`` included, as with Python's ``ipaddress``.
+    A single address is compared as canonical text. A network fixes some leading octets or
+    groups and bounds the next one: the fixed ones are a text prefix (``10.1.`` or
+    ``2001:db8:``), and the bounded one is read from the text after it, so a row costs a
+    prefix test and at most one small number parsed. One case needs the whole address as a
+    key: an IPv6 network whose fixed groups include a zero group, which the text may
+    compress to ``::``; there the key is computed only for rows past the prefix before it.
+    An IPv4 network never matches IPv6 text, IPv4-mapped ``::ffff:a.b.c.d`` included, as
+    with Python's ``ipaddress``.
     """
     if network.num_addresses == 1:
         return f"{column} = ?", [_canonical(network.network_address)]
-    low: int | str
-    high: int | str
     if isinstance(network, ipaddress.IPv4Network):
-        prefix, exact = _v4_prefix(network)
-        low, high = int(network.network_address), int(network.broadcast_address)
-        key, family = _v4_key(column), f"NOT contains({column}, ':')"
-    else:
-        prefix, exact = _v6_prefix(network)
-        low, high = (f"{int(address):032x}" for address in (network[0], network[-1]))
-        key, family = _v6_key(column), f"contains({column}, ':')"
-    guard = f"starts_with({column}, ?)" if prefix else family
-    params: list[Any] = [prefix] if prefix else []
-    if exact:
-        return guard, params
-    return f"(CASE WHEN {guard} THEN {key} END) BETWEEN ? AND ?", [*params, low, high]
+        return _in_v4(column, network)
+    return _in_v6(column, network)
 
 
 def _canonical(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str:
@@ -208,36 +204,46 @@ def _canonical(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str:
     return str(address) if mapped is None else f"::ffff:{mapped}"
 
 
-def _v4_prefix(network: ipaddress.IPv4Network) -> tuple[str, bool]:
-    """``"10.1."`` for 10.1.0.0/16: the whole octets, each with its dot; and whether the
-    prefix alone decides."""
-    octets = network.prefixlen // 8
-    prefix = "".join(f"{octet}." for octet in network.network_address.packed[:octets])
-    return prefix, network.prefixlen % 8 == 0 and octets > 0
+def _in_v4(column: str, network: ipaddress.IPv4Network) -> tuple[str, list[Any]]:
+    whole, bits = divmod(network.prefixlen, 8)
+    low, high = network.network_address.packed, network.broadcast_address.packed
+    prefix = "".join(f"{octet}." for octet in low[:whole])
+    clauses: list[str] = []
+    params: list[Any] = []
+    if prefix:
+        clauses.append(f"starts_with({column}, ?)")
+        params.append(prefix)
+    if bits:
+        # The octet after the prefix, as text; NULL (no match) for IPv6 text.
+        octet = f"TRY_CAST(split_part({column}, '.', {whole + 1}) AS UTINYINT)"
+        clauses.append(f"{octet} BETWEEN ? AND ?")
+        params += [low[whole], high[whole]]
+    return " AND ".join(clauses) or f"NOT contains({column}, ':')", params
 
 
-def _v6_prefix(network: ipaddress.IPv6Network) -> tuple[str, bool]:
-    """Text every member starts with, and whether it alone decides: the whole leading groups
-    up to the first zero group (which may be written ``::``), each with its ``:``, then the
-    fixed hex digits of a partly fixed group when that group always has four digits."""
-    packed = network.network_address.packed
-    groups = [int.from_bytes(packed[i : i + 2]) for i in range(0, 16, 2)]
+def _in_v6(column: str, network: ipaddress.IPv6Network) -> tuple[str, list[Any]]:
     whole, bits = divmod(network.prefixlen, 16)
-    prefix = ""
-    for group in groups[:whole]:
-        if group == 0:
-            return prefix, False
-        prefix += f"{group:x}:"
-    nibbles = bits // 4
-    if nibbles and groups[whole] >= 0x1000:
-        prefix += f"{groups[whole]:x}"[:nibbles]
-    return prefix, bits == 0 and whole > 0
+    low, high = (_groups(address) for address in (network[0], network[-1]))
+    fixed = list(itertools.takewhile(bool, low[:whole]))
+    prefix = "".join(f"{group:x}:" for group in fixed)
+    guard = f"starts_with({column}, ?)" if prefix else f"contains({column}, ':')"
+    params: list[Any] = [prefix] if prefix else []
+    if len(fixed) < whole:  # a fixed zero group, which the text may write as ``::``
+        bounds = [f"{int(address):032x}" for address in (network[0], network[-1])]
+        return f"(CASE WHEN {guard} THEN {_v6_key(column)} END) BETWEEN ? AND ?", params + bounds
+    if not bits:
+        return guard, params
+    # The group after the prefix: its hex digits, or 0 where ``::`` begins there.
+    rest = f"substr({column}, {len(prefix) + 1})"
+    value = (
+        f"CASE WHEN starts_with({rest}, ':') THEN 0 "
+        f"ELSE TRY_CAST('0x' || split_part({rest}, ':', 1) AS INTEGER) END"
+    )
+    return f"{guard} AND ({value}) BETWEEN ? AND ?", [*params, low[whole], high[whole]]
 
 
-def _v4_key(column: str) -> str:
-    """SQL: a dotted quad as its 32-bit number."""
-    octets = [f"CAST(split_part({column}, '.', {i}) AS UBIGINT)" for i in range(1, 5)]
-    return f"(({octets[0]} * 256 + {octets[1]}) * 256 + {octets[2]}) * 256 + {octets[3]}"
+def _groups(address: ipaddress.IPv6Address) -> list[int]:
+    return [int.from_bytes(address.packed[i : i + 2]) for i in range(0, 16, 2)]
 
 
 def _v6_key(column: str) -> str:
@@ -326,6 +332,13 @@ def flows(
         marks = ", ".join("?" for _ in _KEY[1:])
         where += f" AND time <= ? AND (time < ? OR ({', '.join(_KEY[1:])}) <= ({marks}))"
         params += [after[0], *after]
+    # Sorting every match on every column is slow over a day; the page lies among the rows no
+    # older than the last one it may need, which a sort on time alone finds in a few ms.
+    needed = _select("epoch_us(time)", where, "ORDER BY time DESC LIMIT 1 OFFSET ?")
+    oldest = reader.execute(needed, [*params, skip + limit]).fetchone()
+    if oldest is not None:
+        where += " AND time >= ?"
+        params.append(_EPOCH + oldest[0] * _MICROSECOND)
     sql = _select(f"{_SHOWN}, epoch_us(time)", where, f"ORDER BY {_ORDER} LIMIT ? OFFSET ?")
     rows = reader.execute(sql, [*params, limit + 1, skip]).fetchall()
     items = [dict(zip(ROW_COLUMNS, row[:-1], strict=True)) for row in rows[:limit]]
@@ -383,7 +396,8 @@ def export(
 
 # --- insights --------------------------------------------------------------------------------
 
-_BYTES = "coalesce(src_bytes, 0) + coalesce(dst_bytes, 0)"
+# Bytes of a group: two sums, not a sum of per-row coalesce and addition, which costs more.
+_BYTES = "coalesce(sum(src_bytes), 0) + coalesce(sum(dst_bytes), 0)"
 # (range up to, step): a chart gets between about 24 and 360 points.
 _BUCKETS = (
     (dt.timedelta(hours=1), dt.timedelta(minutes=1)),
@@ -417,19 +431,21 @@ def timeseries(
     size = step // _MICROSECOND
     where, params = _where(tenant_id, flow_filter)
     sql = _select(
-        f"epoch_us(time) // ? * ? AS bucket, count(*), sum({_BYTES}), "
-        "count(*) FILTER (WHERE decision = ?), count(*) FILTER (WHERE decision = ?)",
+        f"epoch_us(time) // ? * ? AS bucket, count(*), {_BYTES}, "
+        "count(*) FILTER (WHERE decision = ?)",
         where,
         "GROUP BY bucket",
     )
-    rows = reader.execute(sql, [size, size, _ALLOW, _DENY, *params]).fetchall()
+    # Decisions are allow or deny, so counting the denied ones is enough.
+    rows = reader.execute(sql, [size, size, _DENY, *params]).fetchall()
     found = {row[0]: row[1:] for row in rows}
     first = _micros(flow_filter.start) // size * size
     stop = -(-_micros(flow_filter.end) // size) * size
     points = []
     for bucket in range(first, stop, size):
-        flows_, bytes_, allowed, denied = found.get(bucket, (0, 0, 0, 0))
-        points.append(Point(_EPOCH + bucket * _MICROSECOND, flows_, int(bytes_), allowed, denied))
+        flows_, bytes_, denied = found.get(bucket, (0, 0, 0))
+        moment = _EPOCH + bucket * _MICROSECOND
+        points.append(Point(moment, flows_, int(bytes_), flows_ - denied, denied))
     return step, points
 
 
@@ -500,7 +516,7 @@ def top(
     order = "flows DESC, bytes DESC" if by == "flows" else "bytes DESC, flows DESC"
     sql = _select(
         f"{group.value} AS value, {group.protocol} AS protocol, count(*) AS flows, "
-        f"sum({_BYTES}) AS bytes",
+        f"{_BYTES} AS bytes",
         f"{where} AND {group.condition}",
         f"GROUP BY ALL ORDER BY {order}, value, protocol LIMIT ?",
     )
@@ -523,20 +539,30 @@ class ResourceTraffic:
 def resources(
     reader: duckdb.DuckDBPyConnection, tenant_id: str, flow_filter: FlowFilter, *, limit: int = 10
 ) -> list[ResourceTraffic]:
-    """The resources that moved the most bytes (in and out together)."""
+    """The resources that moved the most bytes (in and out together), ties by flows and id.
+
+    DuckDB sums per resource and direction (a choice per row between two columns costs more
+    than a group), and the two directions of each resource are put together here: there are
+    two rows per resource at most."""
     _check_top_limit(limit)
     where, params = _where(tenant_id, flow_filter)
     sql = _select(
-        "resource_id, count(*) AS flows, "
-        "sum(CASE WHEN direction = ? THEN coalesce(src_bytes, 0) ELSE coalesce(dst_bytes, 0) END)"
-        " AS bytes_in, "
-        "sum(CASE WHEN direction = ? THEN coalesce(dst_bytes, 0) ELSE coalesce(src_bytes, 0) END)"
-        " AS bytes_out",
+        "resource_id, direction, count(*), coalesce(sum(src_bytes), 0), "
+        "coalesce(sum(dst_bytes), 0)",
         where,
-        "GROUP BY resource_id ORDER BY bytes_in + bytes_out DESC, flows DESC, resource_id LIMIT ?",
+        "GROUP BY ALL",
     )
-    rows = reader.execute(sql, [_INBOUND, _INBOUND, *params, limit]).fetchall()
-    return [ResourceTraffic(row[0], row[1], int(row[2]), int(row[3])) for row in rows]
+    totals: dict[str, list[int]] = {}
+    for resource_id, direction, flows_, sent, received in reader.execute(sql, params).fetchall():
+        total = totals.setdefault(resource_id, [0, 0, 0])
+        inbound = direction == _INBOUND
+        total[0] += flows_
+        total[1] += int(sent if inbound else received)
+        total[2] += int(received if inbound else sent)
+    ranked = sorted(
+        totals.items(), key=lambda item: (-item[1][1] - item[1][2], -item[1][0], item[0])
+    )
+    return [ResourceTraffic(resource_id, *total) for resource_id, total in ranked[:limit]]
 
 
 def _check_top_limit(limit: int) -> None:
