@@ -238,7 +238,7 @@ def tuple_columns(
 
 def _encryption(column: pa.ChunkedArray) -> tuple[pa.DictionaryArray, npt.NDArray[np.bool_]]:
     """Encryption codes, checked once per distinct value; an empty field is NULL."""
-    encoded = _single(pc.dictionary_encode(column))
+    encoded = _single(column.unify_dictionaries())
     texts = encoded.dictionary.to_pylist()
     indices = np.asarray(encoded.indices.to_numpy(zero_copy_only=False), dtype=np.int64)
     ok = np.array([text == "" or encryption_code(text) for text in texts] or [True])[indices]

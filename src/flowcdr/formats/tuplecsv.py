@@ -112,7 +112,7 @@ _CSV_TYPES[Layout.NSG_V2] = {**_CSV_TYPES[Layout.NSG_V1], "c9": pa.string(), **_
 _CSV_TYPES[Layout.VNET_V4] = {
     **_CSV_TYPES[Layout.NSG_V1],
     "c6": pa.uint8(),
-    "c9": pa.string(),
+    "c9": STRING,  # encryption codes: a handful of distinct values, encoded while read
     **_COUNTER_TYPES,
 }
 
