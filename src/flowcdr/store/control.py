@@ -30,6 +30,11 @@ from flowcdr.store.schema import (
     users,
 )
 
+# Users with their tenant's name, the shape every user lookup reads.
+_USERS = sa.select(users, tenants.c.name.label("tenant")).join(
+    tenants, tenants.c.id == users.c.tenant_id
+)
+
 
 class StoreError(FlowcdrError):
     """A control-store operation that cannot be done (duplicate, missing row)."""
@@ -153,21 +158,13 @@ class ControlStore:
         return User(user_id, tenant_id, tenant, username, role, password_hash, False)
 
     def user(self, username: str) -> User | None:
-        query = (
-            sa.select(users, tenants.c.name.label("tenant"))
-            .join(tenants, tenants.c.id == users.c.tenant_id)
-            .where(users.c.username == username)
-        )
+        query = _USERS.where(users.c.username == username)
         with self.engine.connect() as c:
             row = c.execute(query).mappings().first()
         return None if row is None else _user(row)
 
     def users(self) -> list[User]:
-        query = (
-            sa.select(users, tenants.c.name.label("tenant"))
-            .join(tenants, tenants.c.id == users.c.tenant_id)
-            .order_by(tenants.c.name, users.c.username)
-        )
+        query = _USERS.order_by(tenants.c.name, users.c.username)
         with self.engine.connect() as c:
             return [_user(row) for row in c.execute(query).mappings()]
 
