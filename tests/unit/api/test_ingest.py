@@ -223,7 +223,8 @@ def test_retention_runs_when_the_gateway_starts(gateway: Gateway) -> None:
     token = gateway.subscription_token("alice")
     send(gateway, token, blob([nsg_record({"r": {"000D3AF87856": [GOOD]}})]), "old-flow")
     gateway.client.__exit__(None, None, None)  # stop the first gateway (closes its stores)
-    with TestClient(create_app(gateway.settings)) as restarted:
+    thirty_days = gateway.settings.model_copy(update={"retention_days": 30})
+    with TestClient(create_app(thirty_days)) as restarted:
         reader = restarted.app.state.services.flows.reader()  # type: ignore[attr-defined]
         deadline = time.monotonic() + 10
         while reader.execute("SELECT count(*) FROM flows").fetchall() != [(0,)]:  # 2018 flow
