@@ -27,15 +27,7 @@ from flowcdr.formats.layout import (
     Layout,
 )
 from flowcdr.formats.records import Group, Grouped
-from flowcdr.formats.schema import (
-    DECISIONS,
-    DIRECTIONS,
-    FLOW_SCHEMA,
-    LOG_TYPES,
-    STATES,
-    STRING,
-    TIME,
-)
+from flowcdr.formats.schema import CLOSED_VALUES, FLOW_SCHEMA, STRING, TIME
 from flowcdr.formats.tuplecsv import COUNTER_COLUMNS
 from flowcdr.formats.tuples import (
     MAX_TIME_US,
@@ -57,12 +49,8 @@ _CONTEXT_IDS = operator.itemgetter(5, 6, 7, 8)  # identity, rule, mac, acl of a 
 # The closed value sets, as Arrow dictionaries (the schema's int8-indexed columns).
 _WORDS = {
     name: pa.array(values, pa.string())
-    for name, values in (
-        ("log_type", LOG_TYPES),
-        ("direction", DIRECTIONS),
-        ("decision", DECISIONS),
-        ("state", STATES),
-    )
+    for name, values in CLOSED_VALUES.items()
+    if name in FLOW_SCHEMA.names
 }
 
 

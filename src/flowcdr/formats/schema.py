@@ -71,3 +71,14 @@ DECISIONS = ("allow", "deny")
 STATES = ("begin", "continue", "end", "deny")
 SCOPES = ("private", "public", "azure_platform", "loopback", "link_local", "multicast", "reserved")
 FLOW_TYPES = ("intra_vnet", "azure_public", "external_public", "malicious", "unknown")
+
+CLOSED_VALUES: dict[str, tuple[str, ...]] = {
+    "log_type": LOG_TYPES,
+    "direction": DIRECTIONS,
+    "decision": DECISIONS,
+    "state": STATES,
+    "src_scope": SCOPES,
+    "dst_scope": SCOPES,
+    "flow_type": FLOW_TYPES,
+}
+"""Columns whose values are a closed set (int8 dictionaries in Arrow, ENUMs in DuckDB)."""

@@ -176,12 +176,6 @@ class ControlStore:
             if done.rowcount == 0:
                 raise StoreError(f"no user {username!r}")
 
-    def set_password_hash(self, user_id: str, password_hash: str) -> None:
-        with self._write() as c:
-            c.execute(
-                users.update().where(users.c.id == user_id).values(password_hash=password_hash)
-            )
-
     # Subscription tokens -----------------------------------------------------------------
 
     def add_subscription_token(

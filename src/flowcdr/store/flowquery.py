@@ -28,7 +28,7 @@ import duckdb
 import pyarrow as pa
 
 from flowcdr.errors import FlowcdrError
-from flowcdr.formats.schema import DECISIONS, DIRECTIONS, FLOW_TYPES, SCOPES, STATES, STORED_SCHEMA
+from flowcdr.formats.schema import CLOSED_VALUES, DECISIONS, DIRECTIONS, STORED_SCHEMA
 
 PAGE_MAX = 1000
 TOP_MAX = 100
@@ -66,14 +66,6 @@ _EQUALS = tuple(
         "dst_country", "flow_type",
     )
 )  # fmt: skip
-_CODES = {
-    "direction": DIRECTIONS,
-    "decision": DECISIONS,
-    "state": STATES,
-    "src_scope": SCOPES,
-    "dst_scope": SCOPES,
-    "flow_type": FLOW_TYPES,
-}
 _MAXIMA = {"src_port": 65535, "dst_port": 65535, "protocol": 255}
 
 
@@ -110,8 +102,8 @@ class FlowFilter:
                 raise FilterError(name, f"{name} needs a time zone (Z for UTC)")
         if self.start >= self.end:
             raise FilterError("end", "end must be after start")
-        for name, words in _CODES.items():
-            value = getattr(self, name)
+        for name, words in CLOSED_VALUES.items():
+            value = getattr(self, name, None)  # log_type is not a filter
             if value is not None and value not in words:
                 raise FilterError(name, f"{name} must be one of {', '.join(words)}")
         for name, maximum in _MAXIMA.items():
