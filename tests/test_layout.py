@@ -15,6 +15,8 @@ ALLOWED = {
     "auth": _BASE,
     "store": _BASE | {"flowcdr.config", "flowcdr.formats"},
     "enrich": _BASE | {"flowcdr.formats"},
+    "collect": _BASE | {"flowcdr.formats", "flowcdr.azure"},
+    "simulate": _BASE | {"flowcdr.formats", "flowcdr.azure"},
     "api": _BASE
     | {
         "flowcdr.config",
@@ -31,6 +33,8 @@ ALLOWED = {
         "flowcdr.store",
         "flowcdr.auth",
         "flowcdr.api",
+        "flowcdr.collect",
+        "flowcdr.simulate",
     },
 }
 
