@@ -17,6 +17,8 @@ ALLOWED = {
     "enrich": _BASE | {"flowcdr.formats"},
     "collect": _BASE | {"flowcdr.formats", "flowcdr.azure"},
     "simulate": _BASE | {"flowcdr.formats", "flowcdr.azure"},
+    "detect": _BASE | {"flowcdr.config", "flowcdr.formats", "flowcdr.enrich", "flowcdr.store"},
+    "detections": _BASE | {"flowcdr.detect", "flowcdr.formats"},
     "api": _BASE
     | {
         "flowcdr.config",
@@ -25,6 +27,8 @@ ALLOWED = {
         "flowcdr.store",
         "flowcdr.auth",
         "flowcdr.azure",
+        "flowcdr.detect",
+        "flowcdr.detections",
     },
     "cli": _BASE
     | {
@@ -35,6 +39,8 @@ ALLOWED = {
         "flowcdr.api",
         "flowcdr.collect",
         "flowcdr.simulate",
+        "flowcdr.detect",
+        "flowcdr.detections",
     },
 }
 

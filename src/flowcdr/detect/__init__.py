@@ -1,0 +1,1 @@
+"""Detection engine: rules over normalized flows, streaming windows and offline runs, findings."""

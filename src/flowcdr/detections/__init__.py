@@ -1,0 +1,1 @@
+"""The detection catalogue: one rule per file, grouped by ATT&CK tactic."""
