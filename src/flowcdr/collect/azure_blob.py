@@ -1,0 +1,155 @@
+"""Azure Blob Storage as a ``BlobSource`` (azure-storage-blob), and its dead-letter container.
+
+Three ways in, as operators have them: a connection string, an account URL with a SAS token, or
+an account URL with ``DefaultAzureCredential`` (managed identity in the Function, ``az login``
+on a laptop). The source blob is only ever read: no lease, no metadata write, since a lease would
+block Network Watcher's next commit. The SDK's default retry (15 s, then 45 s, ...) would stall
+a pass for minutes, so it is shortened; the next pass is the long retry.
+"""
+
+import contextlib
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+from azure.core import MatchConditions
+from azure.core.exceptions import (
+    AzureError,
+    ResourceExistsError,
+    ResourceModifiedError,
+    ResourceNotFoundError,
+)
+from azure.storage.blob import BlobPrefix, BlobServiceClient, BlobType, ContainerClient
+from azure.storage.blob import ExponentialRetry as _ExponentialRetry
+
+from flowcdr.collect.deadletter import DEAD_LETTER_CONTAINER, DeadLetter, letter_name
+from flowcdr.collect.errors import BlobChangedError, SourceError
+from flowcdr.collect.source import BlobInfo, Block, BlockList
+
+_CLIENT_OPTIONS: dict[str, Any] = {
+    "retry_policy": _ExponentialRetry(initial_backoff=1, increment_base=2, retry_total=3),
+    "connection_timeout": 10,
+    "read_timeout": 60,
+}
+
+
+def service_from_connection_string(text: str) -> BlobServiceClient:
+    """A client from a connection string; a malformed string is named by its masked form."""
+    try:
+        return BlobServiceClient.from_connection_string(text, **_CLIENT_OPTIONS)
+    except ValueError as error:
+        raise SourceError(f"storage connection string is not usable: {error}") from None
+
+
+def service_from_account_url(url: str, sas: str | None = None) -> BlobServiceClient:
+    """A client for ``https://<account>.blob.core.windows.net`` with a SAS or an Azure AD login."""
+    if sas:
+        return BlobServiceClient(url, credential=sas.removeprefix("?"), **_CLIENT_OPTIONS)
+    from azure.identity import DefaultAzureCredential  # only when used: it probes the machine
+
+    return BlobServiceClient(url, credential=DefaultAzureCredential(), **_CLIENT_OPTIONS)
+
+
+class AzureBlobSource:
+    """Flow-log containers of one storage account."""
+
+    def __init__(self, service: BlobServiceClient) -> None:
+        self._service = service
+
+    @property
+    def account(self) -> str:
+        name: str = self._service.account_name or "unknown"
+        return name
+
+    def list_prefixes(self, container: str, prefix: str) -> list[str]:
+        client = self._service.get_container_client(container)
+        try:
+            return [
+                item.name
+                for item in client.walk_blobs(name_starts_with=prefix or None, delimiter="/")
+                if isinstance(item, BlobPrefix)
+            ]
+        except ResourceNotFoundError:
+            return []  # no flow log of that kind in this account (yet)
+        except AzureError as error:
+            raise SourceError(f"listing {container}/{prefix}: {_reason(error)}") from None
+
+    def list_blobs(self, container: str, prefix: str) -> Iterator[BlobInfo]:
+        client = self._service.get_container_client(container)
+        try:
+            for item in client.list_blobs(name_starts_with=prefix):
+                yield BlobInfo(item.name, item.etag, item.size, item.last_modified)
+        except ResourceNotFoundError:
+            return
+        except AzureError as error:
+            raise SourceError(f"listing {container}/{prefix}: {_reason(error)}") from None
+
+    def block_list(self, container: str, name: str) -> BlockList:
+        blob = self._service.get_blob_client(container, name)
+        try:
+            properties = blob.get_blob_properties()
+            if properties.blob_type != BlobType.BLOCKBLOB:
+                raise SourceError(
+                    f"blob {container}/{name} is a {properties.blob_type}, not a block blob"
+                )
+            committed, _ = blob.get_block_list("committed")
+        except AzureError as error:
+            raise SourceError(f"blob {container}/{name}: {_reason(error)}") from None
+        blocks = [Block(block.id, block.size) for block in committed]
+        if not blocks and properties.size:
+            blocks = [Block("", properties.size)]  # written in one Put Blob: no block list
+        return BlockList(properties.etag, blocks, properties.last_modified)
+
+    def read(self, container: str, name: str, offset: int, length: int, etag: str) -> bytes:
+        if length <= 0:
+            raise SourceError(f"blob {container}/{name}: refusing an empty range at {offset}")
+        blob = self._service.get_blob_client(container, name)
+        try:
+            download = blob.download_blob(
+                offset=offset,
+                length=length,
+                etag=etag,
+                match_condition=MatchConditions.IfNotModified,
+            )
+            data: bytes = download.readall()
+        except ResourceModifiedError:
+            raise BlobChangedError(f"blob {container}/{name} changed since {etag}") from None
+        except AzureError as error:
+            raise SourceError(f"blob {container}/{name}: {_reason(error)}") from None
+        if len(data) != length:
+            raise SourceError(
+                f"blob {container}/{name}: asked for {length} bytes at {offset}, got {len(data)}"
+            )
+        return data
+
+
+class ContainerDeadLetters:
+    """Dead letters as JSON blobs in a container of the Function's own storage account."""
+
+    def __init__(self, service: BlobServiceClient, container: str = DEAD_LETTER_CONTAINER) -> None:
+        self._client: ContainerClient = service.get_container_client(container)
+
+    def put(self, letter: DeadLetter) -> None:
+        name = letter_name(letter, datetime.now(UTC))
+        with contextlib.suppress(ResourceExistsError):
+            self._client.create_container()
+        self._client.upload_blob(name, letter.to_json(), overwrite=True)
+
+    def names(self) -> Iterator[str]:
+        try:
+            for item in self._client.list_blobs():
+                yield item.name
+        except ResourceNotFoundError:
+            return
+
+    def get(self, name: str) -> DeadLetter:
+        return DeadLetter.from_json(self._client.download_blob(name).readall())
+
+    def remove(self, name: str) -> None:
+        with contextlib.suppress(ResourceNotFoundError):
+            self._client.delete_blob(name)
+
+
+def _reason(error: AzureError) -> str:
+    """The first line of an SDK error: its status and code, never a header or a credential."""
+    return (str(error.message or type(error).__name__)).splitlines()[0]

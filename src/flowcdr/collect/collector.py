@@ -1,0 +1,253 @@
+"""One collection pass: every changed flow-log blob read from its checkpoint and shipped once.
+
+The same ``collect_blob`` serves the standalone poller (``flowcdr collect``), the Function's
+timer and its Event Grid trigger: read the committed block list, verify the checkpoint's prefix,
+download the new middle blocks in one ranged read conditioned on the ETag, ship each block's
+parts, and advance the checkpoint block by block. Bytes read per pass are bounded, so a backlog
+is worked off over several passes instead of exhausting memory or a Function timeout.
+"""
+
+import gzip
+import logging
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from flowcdr.collect.checkpoint import Checkpoint, CheckpointStore
+from flowcdr.collect.deadletter import DeadLetter, DeadLetterStore
+from flowcdr.collect.discovery import Discovery, hours_to_read
+from flowcdr.collect.errors import BlobChangedError, SourceError
+from flowcdr.collect.fragment import FragmentError, block_records, cut_parts, envelope
+from flowcdr.collect.keys import blob_key, part_key
+from flowcdr.collect.plan import Span, plan_reading
+from flowcdr.collect.ship import Delivery, Gateway, Outcome
+from flowcdr.collect.source import FLOW_LOG_CONTAINERS, BlobInfo, BlobSource, Block
+
+log = logging.getLogger(__name__)
+
+PASS_BYTES = 32 << 20
+READ_ATTEMPTS = 3  # the blob may move on between block list and read; then list again
+GZIP_LEVEL = 1  # JSON shrinks ~10x even at level 1; higher levels cost more CPU than they save
+
+
+@dataclass
+class Metrics:
+    """Counters since the collector started; ``lag_seconds`` per container, from the last pass."""
+
+    passes: int = 0
+    blobs_seen: int = 0
+    bytes_read: int = 0
+    blocks_delivered: int = 0
+    batches_sent: int = 0
+    retries: int = 0
+    dead_letters: int = 0
+    rewritten_blobs: int = 0
+    lost_races: int = 0
+    unreadable_blobs: int = 0
+    lag_seconds: dict[str, float] = field(default_factory=dict)
+
+    def line(self) -> str:
+        lag = ", ".join(
+            f"{c.removeprefix('insights-logs-')} {s:.0f}s" for c, s in self.lag_seconds.items()
+        )
+        return (
+            f"passes {self.passes}, blobs seen {self.blobs_seen}, read {self.bytes_read} B, "
+            f"blocks {self.blocks_delivered}, batches {self.batches_sent}, retries {self.retries}, "
+            f"dead letters {self.dead_letters}, rewritten {self.rewritten_blobs}; lag {lag or '-'}"
+        )
+
+
+@dataclass(frozen=True)
+class PassResult:
+    bytes_read: int
+    behind: bool  # some blob has more to read (the budget ran out): run the next pass now
+
+
+class Collector:
+    """Reads flow-log blobs of one ``source`` and ships them through ``gateway``."""
+
+    def __init__(
+        self,
+        source: BlobSource,
+        checkpoints: CheckpointStore,
+        gateway: Gateway,
+        dead_letters: DeadLetterStore,
+        *,
+        containers: Sequence[str] = FLOW_LOG_CONTAINERS,
+        pass_bytes: int = PASS_BYTES,
+        stop: threading.Event | None = None,
+        discovery: Discovery | None = None,
+    ) -> None:
+        self.source = source
+        self.metrics = Metrics()
+        self._checkpoints = checkpoints
+        self._gateway = gateway
+        self._dead_letters = dead_letters
+        self._containers = containers
+        self._pass_bytes = pass_bytes
+        self._stop = stop or threading.Event()
+        self._discovery = discovery or Discovery(source)
+
+    def run_pass(self, now: datetime | None = None, backfill_hours: int = 0) -> PassResult:
+        """Collect the current and previous hour (and ``backfill_hours`` more) of each container."""
+        now = now or datetime.now(UTC)
+        hours = hours_to_read(now, backfill_hours)
+        budget = self._pass_bytes
+        behind = False
+        for container in self._containers:
+            lag = 0.0
+            for blob in self._discovery.blobs(container, hours):
+                self.metrics.blobs_seen += 1
+                if budget > 0 and not self._stop.is_set():
+                    budget -= self.collect_blob(container, blob.name, budget, seen=blob)
+                if self._behind(container, blob):
+                    behind = True
+                    lag = max(lag, (now - blob.last_modified).total_seconds())
+            self.metrics.lag_seconds[container] = lag
+        self.metrics.passes += 1
+        return PassResult(self._pass_bytes - budget, behind)
+
+    def collect_blob(
+        self, container: str, name: str, budget: int = PASS_BYTES, *, seen: BlobInfo | None = None
+    ) -> int:
+        """Deliver a blob's new blocks (at most about ``budget`` bytes); returns bytes read.
+
+        ``seen`` is the listing entry, if any: an unchanged ETag at a caught-up checkpoint costs
+        no call at all. A blob that is gone or unreadable is logged and skipped.
+        """
+        blob = blob_key(self.source.account, container, name)
+        checkpoint = self._checkpoints.load(blob)
+        if seen is not None and checkpoint.etag == seen.etag:
+            return 0
+        try:
+            return self._collect(container, name, blob, checkpoint, budget)
+        except SourceError as error:
+            self.metrics.unreadable_blobs += 1
+            log.warning("skipping %s: %s", blob, error)
+            return 0
+
+    def _collect(
+        self, container: str, name: str, blob: str, checkpoint: Checkpoint, budget: int
+    ) -> int:
+        for _ in range(READ_ATTEMPTS):
+            listing = self.source.block_list(container, name)
+            plan = plan_reading(listing.blocks, checkpoint.prefix, budget)
+            if plan.rewritten:
+                self.metrics.rewritten_blobs += 1
+                log.warning(
+                    "%s was rewritten: %d of %d delivered blocks unchanged; reading on from there",
+                    blob,
+                    plan.kept,
+                    len(checkpoint.prefix),
+                )
+            if not plan.spans:
+                if plan.caught_up and checkpoint.etag != listing.etag:
+                    self._save_caught_up(
+                        blob, checkpoint, listing.blocks[: plan.reached], listing.etag
+                    )
+                return 0
+            try:
+                data = self.source.read(
+                    container, name, plan.start, plan.end - plan.start, listing.etag
+                )
+            except BlobChangedError:
+                checkpoint = self._checkpoints.load(blob)
+                continue
+            break
+        else:
+            log.info("%s kept changing while being read; next pass", blob)
+            return 0
+        self.metrics.bytes_read += len(data)
+        version = checkpoint.version
+        for number, span in enumerate(plan.spans):
+            chunk = data[span.offset - plan.start : span.end - plan.start]
+            self._deliver_block(blob, span, chunk)
+            last = number == len(plan.spans) - 1
+            advanced = Checkpoint(
+                offset=span.end,
+                prefix=listing.blocks[: span.index + 1],
+                etag=listing.etag if last and plan.caught_up else None,
+                version=version,
+            )
+            version = self._checkpoints.save(blob, advanced)
+            if version is None:
+                self.metrics.lost_races += 1
+                log.info("%s: another collector advanced the checkpoint; leaving it", blob)
+                break
+            self.metrics.blocks_delivered += 1
+            if self._stop.is_set():
+                break
+        return len(data)
+
+    def _save_caught_up(
+        self, blob: str, checkpoint: Checkpoint, prefix: Sequence[Block], etag: str
+    ) -> None:
+        """Remember that this ETag has nothing new, so the next listing needs no block list."""
+        offset = sum(block.size for block in prefix)
+        self._checkpoints.save(blob, Checkpoint(offset, prefix, etag, checkpoint.version))
+
+    def _deliver_block(self, blob: str, span: Span, chunk: bytes) -> None:
+        try:
+            records = block_records(chunk, blob)
+        except FragmentError as error:
+            self._dead_letter(blob, span, "0", gzip.compress(chunk, GZIP_LEVEL), why=str(error))
+            return
+        for number, part in enumerate(cut_parts(records)):
+            self._deliver_part(blob, span, str(number), part)
+
+    def _deliver_part(self, blob: str, span: Span, label: str, records: list[bytes]) -> None:
+        """Ship one part; a 413 splits it in two halves with sub-labels, down to single records."""
+        body = gzip.compress(envelope(records), GZIP_LEVEL)
+        key = part_key(blob, span.block.id, span.offset, span.block.size, label)
+        delivery = self._gateway.send(body, key, blob)
+        self._count(delivery)
+        if delivery.outcome is Outcome.ACCEPTED:
+            return
+        if delivery.outcome is Outcome.TOO_LARGE and len(records) > 1:
+            middle = len(records) // 2
+            self._deliver_part(blob, span, f"{label}.0", records[:middle])
+            self._deliver_part(blob, span, f"{label}.1", records[middle:])
+            return
+        self._dead_letter(blob, span, label, body, why=delivery)
+
+    def _dead_letter(
+        self, blob: str, span: Span, label: str, body: bytes, *, why: Delivery | str
+    ) -> None:
+        """Write the part down with its key and move on; ``why`` is the refusal or a reason."""
+        key = part_key(blob, span.block.id, span.offset, span.block.size, label)
+        status, reason, attempts = (
+            (why.status, why.message, why.attempts) if isinstance(why, Delivery) else (0, why, 0)
+        )
+        block = span.block
+        letter = DeadLetter(
+            key, blob, block.id, span.offset, block.size, label, status, reason, attempts, body
+        )
+        self._dead_letters.put(letter)
+        self.metrics.dead_letters += 1
+        log.warning("dead letter %s (%s at %d): %s %s", key, blob, span.offset, status, reason)
+
+    def _count(self, delivery: Delivery) -> None:
+        self.metrics.batches_sent += 1
+        self.metrics.retries += delivery.attempts - 1
+
+    def _behind(self, container: str, blob: BlobInfo) -> bool:
+        key = blob_key(self.source.account, container, blob.name)
+        return self._checkpoints.load(key).etag != blob.etag
+
+
+def replay_dead_letters(store: DeadLetterStore, gateway: Gateway) -> tuple[int, int]:
+    """Resend every dead letter with its own key; returns (delivered and removed, still refused)."""
+    delivered = refused = 0
+    for name in list(store.names()):
+        letter = store.get(name)
+        delivery = gateway.send(letter.payload, letter.key, letter.source)
+        if delivery.outcome is Outcome.ACCEPTED:
+            store.remove(name)
+            delivered += 1
+        else:
+            refused += 1
+            log.warning(
+                "dead letter %s refused again: %s %s", name, delivery.status, delivery.message
+            )
+    return delivered, refused
