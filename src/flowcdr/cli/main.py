@@ -2,6 +2,7 @@
 
 import click
 
+from flowcdr.cli.collect import collect
 from flowcdr.cli.config import config
 from flowcdr.cli.parse import parse
 from flowcdr.cli.serve import serve
@@ -14,5 +15,5 @@ def main() -> None:
     """flowcdr: detection and response for Azure NSG and VNet flow logs."""
 
 
-for command in (parse, serve, users, config):
+for command in (parse, serve, users, config, collect):
     main.add_command(command)
