@@ -1,0 +1,173 @@
+"""The few SQL spellings that differ between DuckDB (embedded) and ClickHouse (scale-out).
+
+A rule's query calls these instead of writing engine-specific functions, so one rule file
+serves both flow stores (design.md section 5). The set is deliberately small: only what the
+catalogue uses. Tunable values never enter the text: ``param`` renders a placeholder and the
+value travels as a bound parameter.
+"""
+
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
+
+from flowcdr.detect.rule import Rule, TunableValue
+
+RESERVED = ("tenant_id", "window_start", "window_end")
+"""Parameters the runner binds itself; no tunable may take these names."""
+
+
+class Sql(ABC):
+    """SQL fragments in one engine's spelling, for one rule's tunables."""
+
+    def __init__(self, values: Mapping[str, TunableValue]) -> None:
+        clash = set(values) & set(RESERVED)
+        if clash:
+            raise ValueError(f"tunable names reserved by the runner: {sorted(clash)}")
+        self._values = values
+
+    def _known(self, name: str) -> TunableValue:
+        if name not in self._values:
+            raise KeyError(f"no tunable {name!r}")
+        return self._values[name]
+
+    @abstractmethod
+    def param(self, name: str) -> str:
+        """A scalar tunable."""
+
+    @abstractmethod
+    def in_list(self, expr: str, name: str) -> str:
+        """True where ``expr`` is one of the list tunable ``name``."""
+
+    @abstractmethod
+    def count_distinct(self, expr: str, where: str | None = None) -> str: ...
+
+    @abstractmethod
+    def count_if(self, cond: str) -> str: ...
+
+    @abstractmethod
+    def sum_if(self, expr: str, cond: str) -> str: ...
+
+    @abstractmethod
+    def epoch(self, expr: str) -> str:
+        """A timestamp as seconds since 1970 (a double, microseconds kept)."""
+
+    @abstractmethod
+    def sorted_list(self, expr: str, order: str) -> str:
+        """The group's values of ``expr`` as an array, in ascending ``order``."""
+
+    @abstractmethod
+    def any_value(self, expr: str) -> str: ...
+
+    @abstractmethod
+    def quantile(self, expr: str, q: float) -> str:
+        """The exact (interpolated) quantile ``q`` of the group's values."""
+
+    @abstractmethod
+    def window_relation(self, window_seconds: int) -> str:
+        """The relation ``f`` rules read: the tenant's flows of the range, with ``bucket``."""
+
+    @abstractmethod
+    def bind(self, extra: Mapping[str, object]) -> dict[str, object]:
+        """Parameters to pass with the rendered query."""
+
+
+class DuckSql(Sql):
+    def param(self, name: str) -> str:
+        self._known(name)
+        return f"${name}"
+
+    def in_list(self, expr: str, name: str) -> str:
+        self._known(name)
+        return f"list_contains(${name}, {expr})"
+
+    def count_distinct(self, expr: str, where: str | None = None) -> str:
+        return f"count(DISTINCT {expr})" + (f" FILTER (WHERE {where})" if where else "")
+
+    def count_if(self, cond: str) -> str:
+        return f"count(*) FILTER (WHERE {cond})"
+
+    def sum_if(self, expr: str, cond: str) -> str:
+        return f"sum({expr}) FILTER (WHERE {cond})"
+
+    def epoch(self, expr: str) -> str:
+        return f"(epoch_us({expr}) / 1e6)"
+
+    def sorted_list(self, expr: str, order: str) -> str:
+        return f"list({expr} ORDER BY {order})"
+
+    def any_value(self, expr: str) -> str:
+        return f"any_value({expr})"
+
+    def quantile(self, expr: str, q: float) -> str:
+        return f"quantile_cont({expr}, {float(q)})"
+
+    def window_relation(self, window_seconds: int) -> str:
+        return f"""f AS (
+    SELECT *, time_bucket(INTERVAL {int(window_seconds)} SECOND, time,
+                          TIMESTAMPTZ '1970-01-01 00:00:00+00') AS bucket
+    FROM flows
+    WHERE tenant_id = $tenant_id AND time >= $window_start AND time < $window_end)"""  # noqa: S608
+
+    def bind(self, extra: Mapping[str, object]) -> dict[str, object]:
+        values: dict[str, object] = {
+            name: list(value) if isinstance(value, tuple) else value
+            for name, value in self._values.items()
+        }
+        return values | dict(extra)
+
+
+class ClickSql(Sql):
+    """ClickHouse spelling: typed ``{name:Type}`` placeholders, the -If combinators."""
+
+    def _type(self, name: str) -> str:
+        value = self._known(name)
+        if isinstance(value, tuple):
+            return "Array(String)" if value and isinstance(value[0], str) else "Array(Int64)"
+        return "Float64" if isinstance(value, float) else "Int64"
+
+    def param(self, name: str) -> str:
+        return f"{{{name}:{self._type(name)}}}"
+
+    def in_list(self, expr: str, name: str) -> str:
+        return f"has({{{name}:{self._type(name)}}}, {expr})"
+
+    def count_distinct(self, expr: str, where: str | None = None) -> str:
+        return f"uniqExactIf({expr}, {where})" if where else f"uniqExact({expr})"
+
+    def count_if(self, cond: str) -> str:
+        return f"countIf({cond})"
+
+    def sum_if(self, expr: str, cond: str) -> str:
+        return f"sumIf({expr}, {cond})"
+
+    def epoch(self, expr: str) -> str:
+        return f"(toUnixTimestamp64Micro({expr}) / 1e6)"
+
+    def sorted_list(self, expr: str, order: str) -> str:
+        return f"arrayMap(p -> p.2, arraySort(groupArray(({order}, {expr}))))"
+
+    def any_value(self, expr: str) -> str:
+        return f"any({expr})"
+
+    def quantile(self, expr: str, q: float) -> str:
+        return f"quantileExactInclusive({float(q)})({expr})"
+
+    def window_relation(self, window_seconds: int) -> str:
+        return f"""f AS (
+    SELECT *, toStartOfInterval(time, INTERVAL {int(window_seconds)} SECOND) AS bucket
+    FROM flows
+    WHERE tenant_id = {{tenant_id:String}}
+      AND time >= {{window_start:DateTime64(6, 'UTC')}}
+      AND time < {{window_end:DateTime64(6, 'UTC')}})"""  # noqa: S608
+
+    def bind(self, extra: Mapping[str, object]) -> dict[str, object]:
+        return {**self._values, **extra}
+
+
+def render(rule: Rule, dialect: type[Sql], values: Mapping[str, TunableValue]) -> tuple[str, Sql]:
+    """The rule's full query (window relation, then its own SQL) and the bound builder."""
+    sql = dialect(values)
+    body = rule.query(sql).strip()
+    # A rule may open with its own CTEs: they follow ``f`` in the same WITH clause.
+    if body[:5].upper() == "WITH ":
+        body = "," + body[5:]
+    return f"WITH {sql.window_relation(rule.window_seconds)}\n{body}", sql

@@ -1,0 +1,175 @@
+"""Findings (design.md section 6; the field names are a contract) and how hits become findings.
+
+A rule's query yields *hits*: one row per window in which it fired, keyed by the rule's dedup
+columns. A finding is a run of hits with the same key, each starting within ``dedup_seconds``
+of the previous one's end: a scan that goes on for three hours is one finding whose
+``last_seen`` moves on, not 180. ``FindingBook`` keeps hits by (rule, key, window), so adding
+the same window again (a streaming runner re-evaluating it after late flows) replaces it, and
+the findings it lists depend only on the set of hits, never on the order they came in. That is
+what lets a streaming run and an offline run over the same flows agree exactly.
+
+The gateway's finding store keeps lifecycle (``status``, who and when); ``extend`` is the rule
+it applies when a new finding arrives whose dedup key matches an open one.
+"""
+
+import datetime as dt
+import json
+import uuid
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field, replace
+from typing import Any, Literal
+
+from flowcdr.detect.rule import SEVERITIES, Rule, Severity
+
+FindingStatus = Literal["open", "acknowledged", "resolved", "suppressed"]
+STATUSES: tuple[FindingStatus, ...] = ("open", "acknowledged", "resolved", "suppressed")
+_NAMESPACE = uuid.UUID("6f1c3a52-9f3e-4d53-9a43-1e4f0c2b7d11")
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One rule row: what fired in one window."""
+
+    rule_id: str
+    bucket: dt.datetime
+    bucket_end: dt.datetime
+    key: tuple[Any, ...]
+    src_ip: str | None
+    dst_ip: str | None
+    dst_port: int | None
+    protocol: int | None
+    resource_id: str | None
+    subscription_id: str | None
+    first_seen: dt.datetime
+    last_seen: dt.datetime
+    flow_count: int
+    bytes: int | None
+    severity: Severity
+    evidence: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Finding:
+    id: str
+    rule_id: str
+    title: str
+    severity: Severity
+    tactics: tuple[str, ...]
+    techniques: tuple[str, ...]
+    src_ip: str | None
+    dst_ip: str | None
+    dst_port: int | None
+    protocol: int | None
+    resource_id: str | None
+    subscription_id: str | None
+    first_seen: dt.datetime
+    last_seen: dt.datetime
+    flow_count: int
+    bytes: int | None
+    evidence: dict[str, Any]
+    dedup_key: str
+    tenant_id: str | None = None
+    status: FindingStatus = "open"
+    windows: int = 1
+    """How many rule windows fired into this finding."""
+
+    def as_dict(self) -> dict[str, Any]:
+        """Plain JSON-ready data, times as ISO 8601 UTC with a ``Z``."""
+        out: dict[str, Any] = {}
+        for name in self.__dataclass_fields__:
+            value = getattr(self, name)
+            out[name] = iso(value) if isinstance(value, dt.datetime) else value
+        out["tactics"], out["techniques"] = list(self.tactics), list(self.techniques)
+        return out
+
+
+def iso(moment: dt.datetime) -> str:
+    return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def dedup_key(rule_id: str, key: Iterable[Any]) -> str:
+    """The text that says two findings are the same thing: the rule and its key values."""
+    return json.dumps([rule_id, *key], separators=(",", ":"), default=str)
+
+
+def extend(open_finding: Finding, newer: Finding) -> Finding:
+    """A re-firing finding folded into the open one with the same dedup key: the id, status
+    and first evidence stay; times widen, counts add, severity keeps the highest."""
+    if open_finding.dedup_key != newer.dedup_key:
+        raise ValueError("only findings with the same dedup key extend each other")
+    return replace(
+        open_finding,
+        severity=_highest(open_finding.severity, newer.severity),
+        first_seen=min(open_finding.first_seen, newer.first_seen),
+        last_seen=max(open_finding.last_seen, newer.last_seen),
+        flow_count=open_finding.flow_count + newer.flow_count,
+        bytes=_add(open_finding.bytes, newer.bytes),
+        evidence={**open_finding.evidence, "latest": newer.evidence},
+        windows=open_finding.windows + newer.windows,
+    )
+
+
+def _highest(one: Severity, other: Severity) -> Severity:
+    return max(one, other, key=SEVERITIES.index)
+
+
+def _add(one: int | None, other: int | None) -> int | None:
+    return None if one is None and other is None else (one or 0) + (other or 0)
+
+
+@dataclass
+class FindingBook:
+    """Hits gathered from any number of runs, and the findings they make."""
+
+    rules: dict[str, Rule]
+    tenant_id: str | None = None
+    _hits: dict[tuple[str, str], dict[dt.datetime, Hit]] = field(default_factory=dict)
+
+    def add(self, hits: Iterable[Hit]) -> None:
+        for hit in hits:
+            key = (hit.rule_id, dedup_key(hit.rule_id, hit.key))
+            self._hits.setdefault(key, {})[hit.bucket] = hit
+
+    def findings(self) -> Iterator[Finding]:
+        """Findings ordered by first_seen, then rule and key."""
+        found: list[Finding] = []
+        for (rule_id, key), by_bucket in self._hits.items():
+            rule = self.rules[rule_id]
+            run: list[Hit] = []
+            for hit in (by_bucket[bucket] for bucket in sorted(by_bucket)):
+                gap = dt.timedelta(seconds=rule.dedup_seconds)
+                if run and hit.bucket - run[-1].bucket_end > gap:
+                    found.append(self._finding(rule, key, run))
+                    run = []
+                run.append(hit)
+            found.append(self._finding(rule, key, run))
+        found.sort(key=lambda f: (f.first_seen, f.rule_id, f.dedup_key))
+        return iter(found)
+
+    def _finding(self, rule: Rule, key: str, run: list[Hit]) -> Finding:
+        first = run[0]
+        identity = f"{self.tenant_id}|{key}|{first.bucket.isoformat()}"
+        strongest = max(run, key=lambda hit: SEVERITIES.index(hit.severity))
+        byte_counts = [hit.bytes for hit in run if hit.bytes is not None]
+        return Finding(
+            id=str(uuid.uuid5(_NAMESPACE, identity)),
+            rule_id=rule.id,
+            title=rule.meta.title,
+            severity=strongest.severity,
+            tactics=rule.meta.tactics,
+            techniques=rule.meta.techniques,
+            src_ip=first.src_ip,
+            dst_ip=first.dst_ip,
+            dst_port=first.dst_port,
+            protocol=first.protocol,
+            resource_id=first.resource_id,
+            subscription_id=first.subscription_id,
+            first_seen=min(hit.first_seen for hit in run),
+            last_seen=max(hit.last_seen for hit in run),
+            flow_count=sum(hit.flow_count for hit in run),
+            bytes=sum(byte_counts) if byte_counts else None,
+            evidence=strongest.evidence,
+            dedup_key=key,
+            tenant_id=self.tenant_id,
+            windows=len(run),
+        )

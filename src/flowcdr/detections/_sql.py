@@ -1,0 +1,121 @@
+"""SQL pieces several rules share, so that "external", "a connection" or "a probe" mean one
+thing across the catalogue. Every piece is plain SQL over the columns of ``f`` (see
+``flowcdr.detect.rule``) in the subset DuckDB and ClickHouse both accept.
+"""
+
+from flowcdr.detect.dialect import Sql
+
+INBOUND_FROM_INTERNET = "src_scope = 'public' AND dst_scope = 'private'"
+TO_INTERNET = "src_scope = 'private' AND dst_scope = 'public'"
+EAST_WEST = "src_scope = 'private' AND dst_scope = 'private'"
+ALLOWED = "decision = 'allow'"
+PACKETS = "(coalesce(src_packets, 0) + coalesce(dst_packets, 0))"
+BYTES = "(coalesce(src_bytes, 0) + coalesce(dst_bytes, 0))"
+NO_PORT = "CAST(NULL AS INTEGER) AS dst_port"
+NO_DST = "CAST(NULL AS VARCHAR) AS dst_ip"
+
+SENSITIVE_PORTS = (21, 22, 23, 53, 88, 139, 389, 445, 1433, 3306, 3389, 5900, 5985, 5986, 9389)
+"""Ports whose probing says intent more than a count does (Elastic's scan rule's set, plus the
+data stores of the exposure rules)."""
+
+
+def context(d: Sql) -> str:
+    """The finding columns every grouped query reports the same way."""
+    return (
+        f"{d.any_value('resource_id')} AS resource_id, "
+        f"{d.any_value('subscription_id')} AS subscription_id, "
+        "min(time) AS first_seen, max(time) AS last_seen, count(*) AS flow_count, "
+        f"sum({BYTES}) AS bytes"
+    )
+
+
+def vertical_scan(d: Sql, sources: str) -> str:
+    """One source probing many ports of one host within a window.
+
+    A port counts as probed when no flow to it exchanged more than a handshake (at most five
+    packets both ways, the SYN / SYN-ACK / RST of a probe, or a denial): a client that really
+    talks to many ports (passive FTP, RTP) carries data on them and is not a scan.
+    """
+    return f"""
+WITH ports AS (
+    SELECT bucket, src_ip, dst_ip, dst_port, min(protocol) AS protocol,
+           {context(d)},
+           max({PACKETS}) > 5 AS answered,
+           max(CASE WHEN decision = 'deny' THEN 1 ELSE 0 END) AS denied
+    FROM f WHERE {sources}
+    GROUP BY bucket, src_ip, dst_ip, dst_port
+)
+SELECT bucket, src_ip, dst_ip, {NO_PORT}, min(protocol) AS protocol,
+       {d.any_value("resource_id")} AS resource_id,
+       {d.any_value("subscription_id")} AS subscription_id,
+       min(first_seen) AS first_seen, max(last_seen) AS last_seen,
+       sum(flow_count) AS flow_count, sum(bytes) AS bytes,
+       {d.count_if("NOT answered")} AS probed_ports,
+       {d.count_if("NOT answered AND " + d.in_list("dst_port", "sensitive_ports"))}
+           AS sensitive_ports,
+       {d.count_if("denied = 1")} AS denied_ports,
+       min(dst_port) AS lowest_port, max(dst_port) AS highest_port
+FROM ports
+GROUP BY bucket, src_ip, dst_ip
+HAVING probed_ports >= {d.param("min_ports")}
+    OR sensitive_ports >= {d.param("min_sensitive_ports")}
+"""  # noqa: S608 - rule SQL is code; tunables are bound parameters
+
+
+def horizontal_sweep(d: Sql, sources: str) -> str:
+    """One source touching one port on many hosts within a window."""
+    return f"""
+SELECT bucket, src_ip, {NO_DST}, dst_port, min(protocol) AS protocol, {context(d)},
+       {d.count_distinct("dst_ip")} AS hosts,
+       {d.count_distinct("dst_ip", "decision = 'deny'")} AS denied_hosts,
+       {d.count_distinct("dst_ip", f"{PACKETS} > 5")} AS answering_hosts
+FROM f
+WHERE {sources} AND NOT {d.in_list("dst_port", "ignored_ports")}
+GROUP BY bucket, src_ip, dst_port
+HAVING hosts >= {d.param("min_hosts")}
+"""  # noqa: S608 - rule SQL is code; tunables are bound parameters
+
+
+def connections(d: Sql, where: str) -> str:
+    """One row per connection (a 5-tuple within a window): its begin, end, packets, bytes.
+
+    Flow-log counters of ``continue`` and ``end`` tuples are deltas, so sums are totals; a
+    connection's duration is the span of its tuples.
+    """
+    return f"""
+conns AS (
+    SELECT bucket, src_ip, dst_ip, dst_port, src_port, min(protocol) AS protocol,
+           {d.any_value("resource_id")} AS resource_id,
+           {d.any_value("subscription_id")} AS subscription_id,
+           min(time) AS started, max(time) AS ended, count(*) AS flows,
+           sum({PACKETS}) AS packets, sum({BYTES}) AS bytes,
+           sum(coalesce(src_bytes, 0)) AS sent, sum(coalesce(dst_bytes, 0)) AS received,
+           max(CASE WHEN decision = 'allow' THEN 1 ELSE 0 END) AS allowed
+    FROM f WHERE {where}
+    GROUP BY bucket, src_ip, dst_ip, dst_port, src_port
+)"""  # noqa: S608 - rule SQL is code
+
+
+def brute_force(d: Sql, where: str) -> str:
+    """Many short, similar, allowed connections from one source to one service.
+
+    Guessing a password is a connection per try (or a few tries), each a small exchange of
+    nearly the same size; automation and real sessions move more data, in varied amounts. An
+    NSG v1 log has no counters: there only the count of connections speaks.
+    """
+    return f"""
+WITH {connections(d, where).strip()}
+SELECT bucket, src_ip, dst_ip, dst_port, min(protocol) AS protocol,
+       {d.any_value("resource_id")} AS resource_id,
+       {d.any_value("subscription_id")} AS subscription_id,
+       min(started) AS first_seen, max(ended) AS last_seen, sum(flows) AS flow_count,
+       sum(bytes) AS bytes, count(*) AS attempts,
+       {d.quantile("bytes", 0.5)} AS median_attempt_bytes,
+       {d.quantile("bytes", 0.75)} - {d.quantile("bytes", 0.25)} AS attempt_bytes_iqr
+FROM conns
+WHERE allowed = 1
+GROUP BY bucket, src_ip, dst_ip, dst_port
+HAVING attempts >= {d.param("min_attempts")}
+   AND median_attempt_bytes <= {d.param("max_attempt_bytes")}
+   AND attempt_bytes_iqr <= {d.param("max_size_spread")} * greatest(median_attempt_bytes, 1)
+"""  # noqa: S608 - rule SQL is code; tunables are bound parameters
