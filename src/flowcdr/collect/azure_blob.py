@@ -78,7 +78,7 @@ class AzureBlobSource:
         client = self._service.get_container_client(container)
         try:
             for item in client.list_blobs(name_starts_with=prefix):
-                yield BlobInfo(item.name, item.etag, item.size, item.last_modified)
+                yield BlobInfo(item.name, _quoted(item.etag), item.size, item.last_modified)
         except ResourceNotFoundError:
             return
         except AzureError as error:
@@ -98,7 +98,7 @@ class AzureBlobSource:
         blocks = [Block(block.id, block.size) for block in committed]
         if not blocks and properties.size:
             blocks = [Block("", properties.size)]  # written in one Put Blob: no block list
-        return BlockList(properties.etag, blocks, properties.last_modified)
+        return BlockList(_quoted(properties.etag), blocks, properties.last_modified)
 
     def read(self, container: str, name: str, offset: int, length: int, etag: str) -> bytes:
         if length <= 0:
@@ -148,6 +148,11 @@ class ContainerDeadLetters:
     def remove(self, name: str) -> None:
         with contextlib.suppress(ResourceNotFoundError):
             self._client.delete_blob(name)
+
+
+def _quoted(etag: str) -> str:
+    """One spelling of an ETag: listings give it bare, blob properties in quotes."""
+    return etag if etag.startswith('"') else f'"{etag}"'
 
 
 def _reason(error: AzureError) -> str:
