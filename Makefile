@@ -3,6 +3,9 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# The Azure Storage emulator the collector's integration tests run against, from npm, in build/.
+AZURITE := build/azurite/node_modules/.bin/azurite
+AZURITE_VERSION := 3.35.0
 
 .PHONY: run test check bench clean
 
@@ -20,7 +23,10 @@ check: $(STAMP)
 	$(BIN)/ruff format --check src tests bench
 	$(BIN)/mypy
 
-test: check
+$(AZURITE):
+	npm install --prefix build/azurite --no-audit --no-fund --loglevel=error --save-exact azurite@$(AZURITE_VERSION)
+
+test: check $(AZURITE)
 	$(BIN)/pytest
 
 bench: $(STAMP)
