@@ -4,6 +4,8 @@ import click
 
 from flowcdr.cli.collect import collect
 from flowcdr.cli.config import config
+from flowcdr.cli.detect import detect
+from flowcdr.cli.intel import intel
 from flowcdr.cli.parse import parse
 from flowcdr.cli.serve import serve
 from flowcdr.cli.users import users
@@ -15,5 +17,5 @@ def main() -> None:
     """flowcdr: detection and response for Azure NSG and VNet flow logs."""
 
 
-for command in (parse, serve, users, config, collect):
+for command in (parse, serve, users, config, collect, detect, intel):
     main.add_command(command)

@@ -1,0 +1,94 @@
+"""``flowcdr detect`` and ``flowcdr intel`` as a user runs them: real processes and files."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from ..formats.builders import blob, nsg_record
+
+SCANNER, HOST = "11.22.33.44", "10.0.1.4"
+START = 1_767_571_200  # 2026-01-05T00:00:00Z
+
+
+def flowcdr(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "flowcdr", *args],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+
+
+@pytest.fixture
+def scan_blob(tmp_path: Path) -> Path:
+    """A scanner probing 40 ports of one VM in 20 seconds, all denied (NSG v2)."""
+    tuples = [
+        f"{START + i // 2},{SCANNER},{HOST},5{i:04d},{1000 + i},T,I,D,B,,,," for i in range(40)
+    ]
+    path = tmp_path / "PT1H.json"
+    path.write_bytes(blob([nsg_record({"DefaultRule_DenyAllInBound": {"000D3AF87856": tuples}})]))
+    return path
+
+
+def test_detect_writes_findings_and_a_summary(scan_blob: Path) -> None:
+    done = flowcdr("detect", str(scan_blob))
+    assert done.returncode == 0, done.stderr
+    findings = [json.loads(line) for line in done.stdout.splitlines()]
+    scans = [f for f in findings if f["rule_id"] == "vertical_port_scan"]
+    assert len(scans) == 1
+    assert scans[0]["src_ip"] == SCANNER
+    assert scans[0]["first_seen"] == "2026-01-05T00:00:00.000000Z"
+    assert scans[0]["status"] == "open"
+    assert done.stderr.splitlines()[-1].startswith(f"detected {len(findings)} findings")
+
+
+def test_unusable_input_is_named_and_exits_2(scan_blob: Path, tmp_path: Path) -> None:
+    junk = tmp_path / "junk.json"
+    junk.write_text('{"hello": 1}')
+    done = flowcdr("detect", str(scan_blob), str(junk), "-o", str(tmp_path / "out.ndjson"))
+    assert done.returncode == 2
+    assert str(junk) in done.stderr
+    assert "vertical_port_scan" in (tmp_path / "out.ndjson").read_text()
+
+
+def test_suppression_and_ocsf(scan_blob: Path, tmp_path: Path) -> None:
+    config = tmp_path / "detect.toml"
+    config.write_text(f'[[suppressions]]\ncidr = "{SCANNER}/32"\nrule = "vertical_port_scan"\n')
+    done = flowcdr("detect", str(scan_blob), "--config", str(config), "--format", "ocsf")
+    assert done.returncode == 0, done.stderr
+    assert "vertical_port_scan" not in done.stdout
+    assert "suppressed" in done.stderr.splitlines()[-1]
+    shown = flowcdr("detect", str(scan_blob), "--format", "ocsf")
+    finding = json.loads(shown.stdout.splitlines()[0])
+    assert finding["class_uid"] == 2004
+    assert finding["finding_info"]["analytic"]["uid"]
+
+
+def test_bad_config_names_the_key(scan_blob: Path, tmp_path: Path) -> None:
+    config = tmp_path / "detect.toml"
+    config.write_text("[rules.vertical_port_scan]\nmin_ports = 'many'\n")
+    done = flowcdr("detect", str(scan_blob), "--config", str(config))
+    assert done.returncode == 1
+    assert "min_ports" in done.stderr
+
+
+def test_intel_check_and_update(tmp_path: Path) -> None:
+    feed = tmp_path / "source.txt"
+    feed.write_text("# a list\n11.9.9.9\n10.0.0.0/8\nnot-an-ip\n")
+    checked = flowcdr("intel", "check", str(feed))
+    assert checked.returncode == 0, checked.stderr
+    assert "3 indicators -> 1 ranges" in checked.stdout
+    assert "1 private or bogon" in checked.stdout
+    target = tmp_path / "blocklist.txt"
+    updated = flowcdr("intel", "update", feed.as_uri(), "-o", str(target))
+    assert updated.returncode == 0, updated.stderr
+    assert target.read_text() == feed.read_text()
+    empty = tmp_path / "empty.txt"
+    empty.write_text("10.0.0.0/8\n")
+    refused = flowcdr("intel", "update", empty.as_uri(), "-o", str(target))
+    assert refused.returncode == 1
+    assert target.read_text() == feed.read_text()
