@@ -8,6 +8,7 @@ from flowcdr.cli.detect import detect
 from flowcdr.cli.intel import intel
 from flowcdr.cli.parse import parse
 from flowcdr.cli.serve import serve
+from flowcdr.cli.simulate import simulate
 from flowcdr.cli.users import users
 
 
@@ -17,5 +18,5 @@ def main() -> None:
     """flowcdr: detection and response for Azure NSG and VNet flow logs."""
 
 
-for command in (parse, serve, users, config, collect, detect, intel):
+for command in (parse, serve, users, config, collect, detect, intel, simulate):
     main.add_command(command)
