@@ -17,6 +17,7 @@ import subprocess
 import time
 from collections import Counter
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
 
@@ -24,6 +25,7 @@ import duckdb
 import pytest
 from azure.storage.blob import BlobBlock, BlobServiceClient
 
+from flowcdr.collect.source import NSG_CONTAINER, VNET_CONTAINER
 from flowcdr.formats import parse_blob
 
 from .server import free_port
@@ -193,6 +195,56 @@ class FlowLogWriter:
     def content(self) -> bytes:
         data: bytes = self.blob.download_blob().readall()
         return data
+
+
+SUBSCRIPTION = "00000000-0000-0000-0000-0000000000AA"
+
+
+def nsg_name(hour: datetime, mac: str = "000D3AF87856") -> str:
+    return (
+        f"resourceId=/SUBSCRIPTIONS/{SUBSCRIPTION}/RESOURCEGROUPS/FABRIKAMRG/PROVIDERS/"
+        f"MICROSOFT.NETWORK/NETWORKSECURITYGROUPS/FABRIAKMVM1-NSG/y={hour:%Y}/m={hour:%m}/"
+        f"d={hour:%d}/h={hour:%H}/m=00/macAddress={mac}/PT1H.json"
+    )
+
+
+def vnet_name(hour: datetime, mac: str = "00224871C205") -> str:
+    return (
+        f"flowLogResourceID=/SUBSCRIPTIONS/{SUBSCRIPTION}/RESOURCEGROUPS/NETWORKWATCHERRG/"
+        f"PROVIDERS/MICROSOFT.NETWORK/NETWORKWATCHERS/NETWORKWATCHER_EASTUS2EUAP/FLOWLOGS/"
+        f"VNETFLOWLOG/y={hour:%Y}/m={hour:%m}/d={hour:%d}/h={hour:%H}/m=00/"
+        f"macAddress={mac}/PT1H.json"
+    )
+
+
+class Hour:
+    """An NSG v2 and a VNet v4 blob of the current hour, written from Microsoft's examples."""
+
+    def __init__(self, azurite: Azurite, mac: str = "00224871C205") -> None:
+        hour = datetime.now(UTC)
+        service = azurite.blob_service()
+        self.nsg = FlowLogWriter(service, NSG_CONTAINER, nsg_name(hour, mac))
+        self.vnet = FlowLogWriter(service, VNET_CONTAINER, vnet_name(hour, mac))
+        self.nsg_samples = sample_records("nsg-flow-logs-overview_v2-example.json")
+        self.vnet_samples = sample_records("vnet-flow-logs-overview_v4-example.json")
+        self.start = int(time.time()) - 3600
+        self.writes = 0
+
+    def write(self, records: int = 1) -> None:
+        """One minute of Network Watcher: a block of ``records`` on each blob, distinct times."""
+        self.writes += 1
+        at = self.start + 60 * self.writes
+        nsg = [self.nsg_samples[(self.writes + k) % len(self.nsg_samples)] for k in range(records)]
+        self.nsg.write([retimed(record, at + 20 * k) for k, record in enumerate(nsg)])
+        vnet = [self.vnet_samples[k % len(self.vnet_samples)] for k in range(records)]
+        self.vnet.write([retimed(record, at + 20 * k) for k, record in enumerate(vnet)])
+
+    def record_bytes(self) -> int:
+        """Bytes of all record blocks (what a collector must read, once)."""
+        return len(self.nsg.content()) + len(self.vnet.content()) - 2 * (12 + 2)
+
+    def flows(self) -> Counter[tuple[Any, ...]]:
+        return blob_flows(self.nsg.content(), self.vnet.content())
 
 
 FLOW_KEY = (

@@ -7,7 +7,6 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -18,60 +17,11 @@ from flowcdr.collect.collector import Collector
 from flowcdr.collect.deadletter import FolderDeadLetters
 from flowcdr.collect.discovery import Discovery
 from flowcdr.collect.ship import GatewayClient
-from flowcdr.collect.source import NSG_CONTAINER, VNET_CONTAINER
 
-from .azurite import Azurite, FlowLogWriter, blob_flows, retimed, sample_records, stored_flows
+from .azurite import Azurite, Hour, stored_flows
 from .server import COMMAND_SECONDS, Gateway
 
 pytestmark = pytest.mark.integration
-
-SUBSCRIPTION = "00000000-0000-0000-0000-0000000000AA"
-
-
-def nsg_name(hour: datetime, mac: str = "000D3AF87856") -> str:
-    return (
-        f"resourceId=/SUBSCRIPTIONS/{SUBSCRIPTION}/RESOURCEGROUPS/FABRIKAMRG/PROVIDERS/"
-        f"MICROSOFT.NETWORK/NETWORKSECURITYGROUPS/FABRIAKMVM1-NSG/y={hour:%Y}/m={hour:%m}/"
-        f"d={hour:%d}/h={hour:%H}/m=00/macAddress={mac}/PT1H.json"
-    )
-
-
-def vnet_name(hour: datetime) -> str:
-    return (
-        f"flowLogResourceID=/SUBSCRIPTIONS/{SUBSCRIPTION}/RESOURCEGROUPS/NETWORKWATCHERRG/"
-        f"PROVIDERS/MICROSOFT.NETWORK/NETWORKWATCHERS/NETWORKWATCHER_EASTUS2EUAP/FLOWLOGS/"
-        f"VNETFLOWLOG/y={hour:%Y}/m={hour:%m}/d={hour:%d}/h={hour:%H}/m=00/"
-        f"macAddress=00224871C205/PT1H.json"
-    )
-
-
-class Hour:
-    """An NSG v2 and a VNet v4 blob of the current hour, written from Microsoft's examples."""
-
-    def __init__(self, azurite: Azurite) -> None:
-        hour = datetime.now(UTC)
-        service = azurite.blob_service()
-        self.nsg = FlowLogWriter(service, NSG_CONTAINER, nsg_name(hour))
-        self.vnet = FlowLogWriter(service, VNET_CONTAINER, vnet_name(hour))
-        self.nsg_samples = sample_records("nsg-flow-logs-overview_v2-example.json")
-        self.vnet_samples = sample_records("vnet-flow-logs-overview_v4-example.json")
-        self.start = int(time.time()) - 3600
-        self.writes = 0
-
-    def write(self) -> None:
-        """One minute of Network Watcher: a block on each blob, with distinct flow times."""
-        self.writes += 1
-        at = self.start + 60 * self.writes
-        nsg = self.nsg_samples[self.writes % len(self.nsg_samples)]
-        self.nsg.write([retimed(nsg, at)])
-        self.vnet.write([retimed(record, at) for record in self.vnet_samples])
-
-    def record_bytes(self) -> int:
-        """Bytes of all record blocks (what a collector must read, once)."""
-        return len(self.nsg.content()) + len(self.vnet.content()) - 2 * (12 + 2)
-
-    def flows(self) -> object:
-        return blob_flows(self.nsg.content(), self.vnet.content())
 
 
 @contextmanager

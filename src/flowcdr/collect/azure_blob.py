@@ -27,7 +27,9 @@ from flowcdr.collect.errors import BlobChangedError, SourceError
 from flowcdr.collect.source import BlobInfo, Block, BlockList
 
 _CLIENT_OPTIONS: dict[str, Any] = {
-    "retry_policy": _ExponentialRetry(initial_backoff=1, increment_base=2, retry_total=3),
+    "retry_policy": _ExponentialRetry(
+        initial_backoff=1, increment_base=2, retry_total=2, random_jitter_range=1
+    ),
     "connection_timeout": 10,
     "read_timeout": 60,
 }

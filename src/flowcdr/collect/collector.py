@@ -44,7 +44,7 @@ class Metrics:
     dead_letters: int = 0
     rewritten_blobs: int = 0
     lost_races: int = 0
-    unreadable_blobs: int = 0
+    source_errors: int = 0  # listings and blobs that could not be read
     lag_seconds: dict[str, float] = field(default_factory=dict)
 
     def line(self) -> str:
@@ -96,17 +96,31 @@ class Collector:
         budget = self._pass_bytes
         behind = False
         for container in self._containers:
-            lag = 0.0
-            for blob in self._discovery.blobs(container, hours):
-                self.metrics.blobs_seen += 1
-                if budget > 0 and not self._stop.is_set():
-                    budget -= self.collect_blob(container, blob.name, budget, seen=blob)
-                if self._behind(container, blob):
-                    behind = True
-                    lag = max(lag, (now - blob.last_modified).total_seconds())
-            self.metrics.lag_seconds[container] = lag
+            try:
+                budget, late = self._collect_container(container, hours, now, budget)
+            except SourceError as error:  # listing failed: storage down; the next pass retries
+                self.metrics.source_errors += 1
+                log.warning("listing %s failed: %s", container, error)
+                continue
+            behind = behind or late
         self.metrics.passes += 1
         return PassResult(self._pass_bytes - budget, behind)
+
+    def _collect_container(
+        self, container: str, hours: list[datetime], now: datetime, budget: int
+    ) -> tuple[int, bool]:
+        """Collect the container's blobs of ``hours``; returns the budget left and if any lags."""
+        lag = 0.0
+        behind = False
+        for blob in self._discovery.blobs(container, hours):
+            self.metrics.blobs_seen += 1
+            if budget > 0 and not self._stop.is_set():
+                budget -= self.collect_blob(container, blob.name, budget, seen=blob)
+            if self._behind(container, blob):
+                behind = True
+                lag = max(lag, (now - blob.last_modified).total_seconds())
+        self.metrics.lag_seconds[container] = lag
+        return budget, behind
 
     def collect_blob(
         self, container: str, name: str, budget: int = PASS_BYTES, *, seen: BlobInfo | None = None
@@ -123,7 +137,7 @@ class Collector:
         try:
             return self._collect(container, name, blob, checkpoint, budget)
         except SourceError as error:
-            self.metrics.unreadable_blobs += 1
+            self.metrics.source_errors += 1
             log.warning("skipping %s: %s", blob, error)
             return 0
 

@@ -138,7 +138,7 @@ def test_a_deleted_blob_is_skipped(tmp_path: Path) -> None:
     source, gateway = MemorySource(), FakeGateway()
     running = collector(tmp_path, source, gateway)
     assert running.collect_blob(NSG_CONTAINER, NAME) == 0
-    assert running.metrics.unreadable_blobs == 1
+    assert running.metrics.source_errors == 1
 
 
 class MovingSource(MemorySource):
