@@ -13,6 +13,7 @@ PACKETS = "(coalesce(src_packets, 0) + coalesce(dst_packets, 0))"
 BYTES = "(coalesce(src_bytes, 0) + coalesce(dst_bytes, 0))"
 NO_PORT = "CAST(NULL AS INTEGER) AS dst_port"
 NO_DST = "CAST(NULL AS VARCHAR) AS dst_ip"
+NO_SRC = "CAST(NULL AS VARCHAR) AS src_ip"
 
 SENSITIVE_PORTS = (21, 22, 23, 53, 88, 139, 389, 445, 1433, 3306, 3389, 5900, 5985, 5986, 9389)
 """Ports whose probing says intent more than a count does (Elastic's scan rule's set, plus the
@@ -118,4 +119,18 @@ GROUP BY bucket, src_ip, dst_ip, dst_port
 HAVING attempts >= {d.param("min_attempts")}
    AND median_attempt_bytes <= {d.param("max_attempt_bytes")}
    AND attempt_bytes_iqr <= {d.param("max_size_spread")} * greatest(median_attempt_bytes, 1)
+"""  # noqa: S608 - rule SQL is code; tunables are bound parameters
+
+
+def exposed(d: Sql) -> str:
+    """Internet traffic that a VM's port accepted and answered, per (VM, port), with how many
+    sources reached it. A denied flow or an unanswered one proves nothing is listening."""
+    return f"""
+SELECT bucket, {NO_SRC}, dst_ip, dst_port, min(protocol) AS protocol, {context(d)},
+       {d.count_distinct("src_ip")} AS sources, {d.any_value("rule")} AS rule,
+       {d.any_value("src_ip")} AS sample_source
+FROM f
+WHERE {INBOUND_FROM_INTERNET} AND {ALLOWED} AND {d.in_list("dst_port", "ports")}
+  AND coalesce(dst_packets, 0) > 0
+GROUP BY bucket, dst_ip, dst_port
 """  # noqa: S608 - rule SQL is code; tunables are bound parameters

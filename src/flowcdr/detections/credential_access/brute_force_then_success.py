@@ -1,0 +1,93 @@
+"""Brute force followed by a session (research B3, no anchor has it on flows): within an hour,
+at least 20 short failed-looking connections from one source to an admin or database port,
+then a connection from the same source that is clearly a session: 100 kB or more, or five
+minutes or longer (the research's >10x the attempt size or >5 minutes). The guessing worked.
+"""
+
+from flowcdr.detect import Case, CaseFlow, Rule, RuleMeta, Tunable
+from flowcdr.detect.dialect import Sql
+from flowcdr.detections._sql import ALLOWED, INBOUND_FROM_INTERNET, connections
+
+GUESSER, VM = "11.22.33.49", "10.0.8.4"
+PORTS = (22, 3389, 21, 445, 1433, 3306, 5432, 5900, 5985, 5986, 27017)
+
+
+def query(d: Sql) -> str:
+    where = f"{INBOUND_FROM_INTERNET} AND {ALLOWED} AND {d.in_list('dst_port', 'ports')}"
+    duration = f"({d.epoch('ended')} - {d.epoch('started')})"
+    small = f"(bytes <= {d.param('max_attempt_bytes')} AND {duration} < 60)"
+    session = (
+        f"(NOT {small} AND (bytes >= {d.param('min_session_bytes')} "
+        f"OR {duration} >= {d.param('min_session_seconds')}))"
+    )
+    return f"""
+WITH {connections(d, where).strip()}
+SELECT bucket, src_ip, dst_ip, dst_port, min(protocol) AS protocol,
+       {d.any_value("resource_id")} AS resource_id,
+       {d.any_value("subscription_id")} AS subscription_id,
+       min(started) AS first_seen, max(ended) AS last_seen, sum(flows) AS flow_count,
+       sum(bytes) AS bytes,
+       {d.count_if(small)} AS attempts,
+       min(CASE WHEN {small} THEN started END) AS first_attempt,
+       max(CASE WHEN {session} THEN started END) AS session_started,
+       max(CASE WHEN {session} THEN bytes END) AS session_bytes,
+       max(CASE WHEN {session} THEN {duration} END) AS session_seconds
+FROM conns
+GROUP BY bucket, src_ip, dst_ip, dst_port
+HAVING attempts >= {d.param("min_attempts")} AND session_started > first_attempt
+"""  # noqa: S608 - rule SQL is code; tunables are bound parameters
+
+
+def attempt(at: float, index: int) -> CaseFlow:
+    return CaseFlow(at, GUESSER, VM, 22, src_port=41000 + index, src_bytes=3000, dst_bytes=3600)
+
+
+SESSION = CaseFlow(400, GUESSER, VM, 22, src_port=42000, src_bytes=90_000, dst_bytes=400_000)
+
+RULE = Rule(
+    meta=RuleMeta(
+        id="brute_force_then_success",
+        title="Brute force followed by a successful session",
+        level="high",
+        description=(
+            "An internet address made at least 20 short, failed-looking connections to an "
+            "admin or database port of a VM, then a long or large session to the same port "
+            "within the hour: the guessing probably succeeded."
+        ),
+        tactics=("TA0006", "TA0001"),
+        techniques=("T1110", "T1078", "T1133"),
+        false_positives=(
+            "An administrator who mistyped a password many times, then logged in: confirm "
+            "with them; the source address tells.",
+        ),
+        runbook=(
+            "Treat as a compromise until shown otherwise: find the account that logged in "
+            "from the source in the VM's auth logs, reset it, and review what the session "
+            "did. Restrict the port to known addresses."
+        ),
+    ),
+    window_seconds=3600,
+    query=query,
+    dedup=("src_ip", "dst_ip", "dst_port"),
+    tunables={
+        "ports": Tunable(PORTS, "Services guessed against."),
+        "min_attempts": Tunable(20, "Failed-looking connections before the session."),
+        "max_attempt_bytes": Tunable(20_000, "Bytes (both ways) of an attempt, at most."),
+        "min_session_bytes": Tunable(100_000, "Bytes (both ways) that make a session."),
+        "min_session_seconds": Tunable(300, "Or its duration, in seconds."),
+    },
+    cases=(
+        Case(
+            "25 attempts, then a 490 kB session",
+            (*(attempt(i * 10, i) for i in range(25)), SESSION),
+            expect=1,
+            check={"src_ip": GUESSER, "dst_port": 22, "severity": "high"},
+        ),
+        Case("25 attempts and no session", tuple(attempt(i * 10, i) for i in range(25)), expect=0),
+        Case(
+            "an admin's session first, then a burst of short reconnects",
+            (SESSION._replace(at=0), *(attempt(600 + i * 10, i) for i in range(25))),
+            expect=0,
+        ),
+    ),
+)

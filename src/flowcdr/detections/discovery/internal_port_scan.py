@@ -1,0 +1,72 @@
+"""Port scan from one of our VMs (research R5): a private source probing many ports of one
+host, inside the VNet or on the internet. Thresholds are the inbound fast scan's; severity is
+high because a VM with no scanning role that scans is likely compromised (Defender's
+PortScanning alert, GuardDuty Impact:EC2/PortSweep).
+"""
+
+from flowcdr.detect import Case, CaseFlow, Rule, RuleMeta, Tunable, denied
+from flowcdr.detect.dialect import Sql
+from flowcdr.detections._sql import SENSITIVE_PORTS, vertical_scan
+
+VM, TARGET, OUTSIDE = "10.0.3.7", "10.0.3.9", "22.33.44.55"
+
+
+def query(d: Sql) -> str:
+    return vertical_scan(d, "src_scope = 'private' AND dst_scope IN ('private', 'public')")
+
+
+RULE = Rule(
+    meta=RuleMeta(
+        id="internal_port_scan",
+        title="Port scan from one of our VMs",
+        level="high",
+        description=(
+            "A VM probed at least 25 ports (or 5 sensitive ones) of one host within a minute, "
+            "east-west or towards the internet. Probes exchange no more than a handshake."
+        ),
+        tactics=("TA0007",),
+        techniques=("T1046",),
+        false_positives=(
+            "Discovery or monitoring tools (Nessus agents, inventory scanners): suppress their "
+            "source addresses.",
+        ),
+        runbook=(
+            "Identify the process on the source VM that opened the connections (Defender for "
+            "Endpoint, auditd). If nothing on it should scan, isolate the VM and investigate."
+        ),
+    ),
+    window_seconds=60,
+    query=query,
+    dedup=("src_ip", "dst_ip"),
+    dedup_seconds=3600,
+    tunables={
+        "min_ports": Tunable(25, "Probed ports in one minute."),
+        "min_sensitive_ports": Tunable(5, "Probed sensitive ports in one minute."),
+        "sensitive_ports": Tunable(SENSITIVE_PORTS, "Which ports are sensitive."),
+    },
+    cases=(
+        Case(
+            "east-west: 100 ports in 10 seconds",
+            tuple(denied(i / 10, VM, TARGET, i + 1) for i in range(100)),
+            expect=1,
+            check={"src_ip": VM, "dst_ip": TARGET, "severity": "high"},
+        ),
+        Case(
+            "towards the internet, unanswered",
+            tuple(
+                CaseFlow(i, VM, OUTSIDE, 8000 + i, src_packets=1, dst_packets=0, dst_bytes=0)
+                for i in range(30)
+            ),
+            expect=1,
+        ),
+        Case(
+            "an app server using 4 ports of its database",
+            tuple(
+                CaseFlow(i, VM, TARGET, port)
+                for i in range(40)
+                for port in (1433, 5432, 6379, 9200)
+            )[:120],
+            expect=0,
+        ),
+    ),
+)
