@@ -9,6 +9,7 @@ import datetime as dt
 from pathlib import Path
 
 import click
+from azure.core.exceptions import AzureError
 
 from flowcdr.simulate import (
     SCENARIOS,
@@ -153,6 +154,8 @@ def simulate(
             totals = simulation.run(sink, pace, progress=lambda _: bar.update(1))
     except OSError as error:
         raise click.ClickException(f"cannot write {error.filename or out}: {error}") from error
+    except AzureError as error:
+        raise click.ClickException(f"cannot write to the storage account: {error}") from error
     finally:
         sink.close()
     click.echo(_summary(totals, len(simulation.labels), labels_path, intel_path, listed), err=True)

@@ -144,7 +144,7 @@ def _all(world: World) -> np.ndarray:
 
 
 def platform_dns(world: World, rng: np.random.Generator, hour_ms: int) -> Sessions:
-    who, start = _poisson(rng, _all(world), 50, hour_ms)
+    who, start = _poisson(rng, _all(world), 65, hour_ms)
     return _outbound(
         rng,
         world,
@@ -160,7 +160,7 @@ def platform_dns(world: World, rng: np.random.Generator, hour_ms: int) -> Sessio
 
 def wire_server(world: World, rng: np.random.Generator, hour_ms: int) -> Sessions:
     """The guest agent asking WireServer for its goal state."""
-    who, start = _poisson(rng, _all(world), 12, hour_ms)
+    who, start = _poisson(rng, _all(world), 25, hour_ms)
     return _outbound(
         rng, world, who, start, servers=(AZURE_PLATFORM,), port=32526, sizes=(8, 300, 8, 900)
     )
@@ -200,7 +200,7 @@ def ntp(world: World, rng: np.random.Generator, hour_ms: int) -> Sessions:
 
 def updates(world: World, rng: np.random.Generator, hour_ms: int) -> Sessions:
     """Package and CDN checks; now and then a real download."""
-    who, start = _poisson(rng, _all(world), 1.5, hour_ms)
+    who, start = _poisson(rng, _all(world), 3, hour_ms)
     servers = internet.UPDATE_SERVERS + internet.CDN_SERVERS
     return _outbound(
         rng,
@@ -239,7 +239,7 @@ def load_balancer_probes(world: World, rng: np.random.Generator, hour_ms: int) -
 def web_clients(world: World, rng: np.random.Generator, hour_ms: int) -> Sessions:
     """Internet users on the web tier (IPv6 users too where the VNet is dual-stack)."""
     web = world.topology.tier(Tier.WEB)
-    who, start = _poisson(rng, web, 220 * web_load(hour_ms), hour_ms)
+    who, start = _poisson(rng, web, 260 * web_load(hour_ms), hour_ms)
     n = len(who)
     v6 = (world.ipv6[who] != None) & (rng.random(n) < 0.25)  # noqa: E711 (element-wise)
     src = internet.zipf_pick(rng, world.web_clients_v4, n)
@@ -313,7 +313,7 @@ def _internal(
 
 
 def web_to_app(world: World, rng: np.random.Generator, hour_ms: int) -> Sessions:
-    who, start = _poisson(rng, world.topology.tier(Tier.WEB), 90 * web_load(hour_ms), hour_ms)
+    who, start = _poisson(rng, world.topology.tier(Tier.WEB), 110 * web_load(hour_ms), hour_ms)
     peer = _peers(rng, world, who, Tier.APP)
     rules = (Rule.ALLOW_VNET_OUT, Rule.ALLOW_WEB_TO_APP)
     duration = rng.integers(20, 3_000, len(who))

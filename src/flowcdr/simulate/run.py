@@ -10,7 +10,7 @@ the same whatever formats are written or scenarios injected.
 """
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -84,33 +84,20 @@ class Simulation:
         encoders = {
             fmt: np.random.default_rng(self._encode_seed.integers(1 << 62)) for fmt in plan.formats
         }
-        carried: Flows | None = None
+        carried = observe(concat([]))
         pending: dict[tuple[str, str], tuple[int, list[bytes]]] = {}
         wall_start = pace.clock() if pace else 0.0
         for hour in range(plan.hours):
             hour_ms = plan.start_ms + hour * HOUR_MS
-            flows = observe(
-                concat(
-                    [
-                        benign_hour(self._world, self._traffic_rng, hour_ms),
-                        self._attacks_in(hour_ms),
-                    ]
-                )
-            )
-            if carried is not None:
-                flows = concat_flows([carried, flows])
-            later = flows.time_ms >= hour_ms + HOUR_MS
-            carried = flows.take(later & (flows.time_ms < plan.end_ms))
-            now = sort_for_records(flows.take(~later))
-            records = [
+            now, carried = self._flows_of_hour(hour_ms, carried)
+            records = (
                 record
                 for fmt in plan.formats
                 for record in encode_records(now, self.topology, fmt, encoders[fmt])
-            ]
+            )
             totals.flows += len(now) * len(plan.formats)
-            totals.records += len(records)
             if pace is not None:
-                self._write_live(sink, records, pace, wall_start, totals)
+                self._write_live(sink, list(records), pace, wall_start, totals)
             else:
                 self._write_finished(sink, records, pending, hour_ms + HOUR_MS, totals)
             totals.hours += 1
@@ -120,6 +107,18 @@ class Simulation:
             sink.append(container, blob, blocks)
         return totals
 
+    def _flows_of_hour(self, hour_ms: int, carried: Flows) -> tuple[Flows, Flows]:
+        """The hour's flows sorted for records, and those that belong to later hours."""
+        sessions = concat(
+            [benign_hour(self._world, self._traffic_rng, hour_ms), self._attacks_in(hour_ms)]
+        )
+        flows = concat_flows([carried, observe(sessions)])
+        later = flows.time_ms >= hour_ms + HOUR_MS
+        return (
+            sort_for_records(flows.take(~later)),
+            flows.take(later & (flows.time_ms < self.plan.end_ms)),
+        )
+
     def _attacks_in(self, hour_ms: int) -> Sessions:
         starts = self._attacks.start_ms
         first, end = np.searchsorted(starts, [hour_ms, hour_ms + HOUR_MS])
@@ -128,7 +127,7 @@ class Simulation:
     def _write_finished(
         self,
         sink: BlobSink,
-        records: list[Record],
+        records: Iterable[Record],
         pending: dict[tuple[str, str], tuple[int, list[bytes]]],
         hour_end_ms: int,
         totals: Totals,
@@ -139,6 +138,7 @@ class Simulation:
             blob_hour = record.time_ms - record.time_ms % HOUR_MS
             pending.setdefault(key, (blob_hour, []))[1].append(record.data)
             totals.blobs.add(key)
+            totals.records += 1
         for key in [key for key, (blob_hour, _) in pending.items() if blob_hour < hour_end_ms]:
             sink.append(*key, pending.pop(key)[1])
 
@@ -153,3 +153,4 @@ class Simulation:
                 pace.sleep(wait)
             sink.append(record.container, record.blob, [record.data])
             totals.blobs.add((record.container, record.blob))
+            totals.records += 1
