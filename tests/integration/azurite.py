@@ -179,6 +179,7 @@ class FlowLogWriter:
     def __init__(self, service: BlobServiceClient, container: str, name: str) -> None:
         self.blob = service.get_blob_client(container, name)
         self.blocks: list[str] = []
+        self.staged = 0  # block ids are never reused, as a writer's ids would not be
         if not service.get_container_client(container).exists():
             service.create_container(container)
 
@@ -187,9 +188,18 @@ class FlowLogWriter:
             self.blob.stage_block(HEAD_ID, b'{"records":[')
             self.blob.stage_block(TAIL_ID, b"]}")
         text = ",".join(json.dumps(record) for record in records).encode()
-        block_id = base64.b16encode(len(self.blocks).to_bytes(4, "big")).decode() + "B" * 25
+        block_id = base64.b16encode(self.staged.to_bytes(4, "big")).decode() + "B" * 25
+        self.staged += 1
         self.blob.stage_block(block_id, (b"," if self.blocks else b"") + text)
         self.blocks.append(block_id)
+        self._commit()
+
+    def rewrite(self, keep: int) -> None:
+        """Commit a list that keeps only the first ``keep`` record blocks: a rewritten blob."""
+        self.blocks = self.blocks[:keep]
+        self._commit()
+
+    def _commit(self) -> None:
         self.blob.commit_block_list([BlobBlock(i) for i in (HEAD_ID, *self.blocks, TAIL_ID)])
 
     def content(self) -> bytes:

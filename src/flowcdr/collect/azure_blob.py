@@ -27,8 +27,9 @@ from flowcdr.collect.errors import BlobChangedError, SourceError
 from flowcdr.collect.source import BlobInfo, Block, BlockList
 
 _CLIENT_OPTIONS: dict[str, Any] = {
+    # One quick retry of a refused connection, two of a failed request: the next pass retries.
     "retry_policy": _ExponentialRetry(
-        initial_backoff=1, increment_base=2, retry_total=2, random_jitter_range=1
+        initial_backoff=1, increment_base=2, retry_total=2, random_jitter_range=1, retry_connect=1
     ),
     "connection_timeout": 10,
     "read_timeout": 60,

@@ -98,10 +98,10 @@ class Collector:
         for container in self._containers:
             try:
                 budget, late = self._collect_container(container, hours, now, budget)
-            except SourceError as error:  # listing failed: storage down; the next pass retries
+            except SourceError as error:  # the account is unreachable: end the pass, retry next
                 self.metrics.source_errors += 1
-                log.warning("listing %s failed: %s", container, error)
-                continue
+                log.warning("listing %s failed, ending the pass: %s", container, error)
+                break
             behind = behind or late
         self.metrics.passes += 1
         return PassResult(self._pass_bytes - budget, behind)
