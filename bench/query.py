@@ -253,6 +253,7 @@ def load(store: DuckFlowStore, flows: int, seed: int, tenant: str, day: dt.datet
         denied = pc.equal(mine["decision"].cast(pa.string()), "deny")
         truth.denied += pc.sum(denied).as_py()
         store.admit(Batch(tenant, f"bench-{index}", table, {"flows": table.num_rows}, "bench"))
+    store.flush()
     return truth
 
 

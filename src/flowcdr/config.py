@@ -62,6 +62,12 @@ class Settings(BaseSettings):
     ingest_max_bytes: int = Field(
         default=256 << 20, ge=1024, description="Largest ingest body once decompressed."
     )
+    ingest_merge_seconds: float = Field(
+        default=1.0,
+        gt=0,
+        le=300,
+        description="Longest an acknowledged batch waits in the journal before it is queryable.",
+    )
     config_file: Path | None = Field(
         default=None, description="TOML file read for settings not given in the environment."
     )

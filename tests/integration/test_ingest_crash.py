@@ -2,9 +2,10 @@
 
 The collector's contract is at-least-once delivery with an idempotency key; exactly-once effect
 is the store's job: a batch's flows and its key are committed together. Here the server process
-is killed (SIGKILL, no shutdown) after acknowledging batches, restarted over the same data dir,
-and every batch is sent again: the replays must be answered from the store and the flow count
-must be exactly the sum of the distinct batches.
+is killed (SIGKILL, no shutdown) after acknowledging batches that still wait in the ingest
+journal (the merge interval is set far beyond the test), restarted over the same data dir, and
+every batch is sent again: the replays must be answered from the store and the flow count must be
+exactly the sum of the distinct batches.
 """
 
 import gzip
@@ -61,7 +62,10 @@ def test_killed_between_batches(tmp_path: Path) -> None:
     password = "pw-" + secrets.token_hex(16)
     add_admin(data_dir, password, env)
     sizes = [3, 5, 7, 11]
-    first = start(data_dir, tmp_path / "server.log", password, env)
+    # Acknowledged batches stay in the journal: the kill lands before any merge into DuckDB.
+    first = start(
+        data_dir, tmp_path / "server.log", password, {**env, "FLOWCDR_INGEST_MERGE_SECONDS": "300"}
+    )
     try:
         status, body = call(
             first, "POST", "/qas/subscription-token", sign_in(first), {"expiry": 60}
@@ -72,7 +76,8 @@ def test_killed_between_batches(tmp_path: Path) -> None:
             202,
             202,
         ]
-        first.process.kill()  # no shutdown, no flush beyond what was committed
+        assert len(list((data_dir / "flows.journal").glob("*.arrow"))) == 2
+        first.process.kill()  # no shutdown, no merge
         first.process.wait(COMMAND_SECONDS)
     finally:
         first.stop()

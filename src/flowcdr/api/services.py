@@ -27,7 +27,9 @@ class Services:
         return cls(
             settings,
             store,
-            DuckFlowStore.open(settings.data_dir / "flows.duckdb"),
+            DuckFlowStore.open(
+                settings.data_dir / "flows.duckdb", merge_seconds=settings.ingest_merge_seconds
+            ),
             TokenSigner(key),
             Throttle(settings.login_failures, settings.login_window_seconds),
         )

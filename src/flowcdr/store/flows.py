@@ -1,16 +1,20 @@
 """The flow store: normalized, enriched flows of every tenant, and the batches that admitted them.
 
 ``FlowStore`` is the protocol the gateway uses; ``DuckFlowStore`` is the embedded default, one
-DuckDB file in the data dir. One writer thread appends Arrow batches; a batch's idempotency key
-is recorded in the same transaction as its flows, so a crash can neither admit a batch twice
-nor lose one that was acknowledged. The writer's queue is bounded: when it is full, ``admit``
-refuses at once (the gateway answers 503 with Retry-After) instead of buffering without limit.
+DuckDB file in the data dir beside its journal (``journal.py``). A batch is acknowledged once
+journaled; one merger thread then commits journaled batches to DuckDB in large transactions
+together with their idempotency keys, and removes them from the journal. So a crash can neither
+admit a batch twice (a key is looked up in the journal and in DuckDB) nor lose one that was
+acknowledged (the journal is merged at start-up). The rows waiting to be merged are bounded:
+beyond that ``admit`` refuses at once (the gateway answers 503 with Retry-After).
 """
 
 import datetime as dt
 import json
-import queue
+import logging
 import threading
+import time
+from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass
@@ -22,6 +26,7 @@ import pyarrow as pa
 
 from flowcdr.errors import FlowcdrError
 from flowcdr.formats.schema import CLOSED_VALUES, STORED_SCHEMA
+from flowcdr.store.journal import Entry, Journal
 
 T = TypeVar("T")
 
@@ -52,6 +57,8 @@ class Admission:
 
 class FlowStore(Protocol):
     def admit(self, batch: Batch) -> Admission: ...
+
+    def flush(self) -> None: ...
 
     def delete_older_than(self, cutoff: dt.datetime) -> int: ...
 
@@ -92,21 +99,32 @@ CREATE TABLE IF NOT EXISTS ingest_batches (
     replays BIGINT NOT NULL DEFAULT 0,
     PRIMARY KEY (tenant_id, idempotency_key)
 )"""
-# Batches waiting for the writer; each is at most the ingest size cap, so this bounds memory.
-QUEUE_DEPTH = 8
-# The writer commits the batches waiting together, up to about this many rows. A commit below
-# DuckDB's row-group size (122,880 rows) goes through the WAL and a checkpoint, which costs
-# more than the insert itself; grouping makes commits large whatever the collectors' batch size.
+# A merge commits at least this many rows when that many are waiting: whole row groups (122,880
+# rows each), and about half the CPU per row of collector-sized commits.
 ROW_GROUP = 122_880
-GROUP_ROWS = 2 * ROW_GROUP
-# Below a row group the writer waits this long for another batch to join the commit.
-GROUP_WAIT_SECONDS = 0.25
+MERGE_ROWS = 8 * ROW_GROUP
+# Acknowledged rows not yet merged, at most; beyond it ``admit`` refuses (503 + Retry-After).
+MAX_WAITING_ROWS = 4 * MERGE_ROWS
+# After a failed merge (disk full, say) the journal keeps the batches and the merge is retried.
+RETRY_SECONDS = 5.0
+log = logging.getLogger(__name__)
 
 
 @dataclass
-class _Admit:
-    batch: Batch
-    done: "Future[Admission]"
+class _Journaling:
+    """A key being written to the journal: admits of the same key wait for the outcome."""
+
+    done: threading.Event
+
+
+@dataclass
+class _Journaled:
+    """A key whose batch is journaled (acknowledged) and waits to be merged."""
+
+    entry: Entry
+    answer: dict[str, int]
+    since: float
+    replays: int = 0
 
 
 @dataclass
@@ -116,148 +134,281 @@ class _Job:
 
 
 class DuckFlowStore:
-    """Flows in one DuckDB file; create with ``DuckFlowStore.open(path)``."""
+    """Flows in one DuckDB file and its journal; create with ``DuckFlowStore.open(path)``.
 
-    def __init__(self, database: duckdb.DuckDBPyConnection) -> None:
+    ``admit`` journals a batch and answers; one merger thread moves journaled batches into
+    DuckDB when a merge's worth of rows waits or the oldest has waited ``merge_seconds``, so
+    acknowledged flows are queryable within about that long (``flush`` forces it). The merger is
+    the only DuckDB writer; retention deletes run on it too.
+    """
+
+    def __init__(self, database: duckdb.DuckDBPyConnection, journal: Journal,
+                 merge_seconds: float) -> None:  # fmt: skip
         self._db = database
-        self._jobs: queue.Queue[_Admit | _Job | None] = queue.Queue(maxsize=QUEUE_DEPTH)
-        self._writer = threading.Thread(target=self._write_loop, name="flowcdr-writer", daemon=True)
-        self._writer.start()
+        self._journal = journal
+        self._merge_seconds = merge_seconds
+        self._wake = threading.Condition()
+        self._keys: dict[tuple[str, str], _Journaling | _Journaled] = {}
+        self._lookup = database.cursor()  # guarded by _wake's lock
+        self._waiting_rows = 0
+        self._replays: Counter[tuple[str, str]] = Counter()
+        self._jobs: list[_Job] = []
+        self._flushes = 0
+        self._merging = False
+        self._failed_at: float | None = None
+        self._closing = False
+        self._merger = threading.Thread(target=self._merge_loop, name="flowcdr-merger", daemon=True)
 
     @classmethod
-    def open(cls, path: Path) -> "DuckFlowStore":
+    def open(cls, path: Path, *, merge_seconds: float = 1.0) -> "DuckFlowStore":
+        """Open (or create) the store; batches journaled before a crash are merged first."""
         path.parent.mkdir(parents=True, exist_ok=True)
         database = duckdb.connect(str(path))
         database.execute("SET enable_progress_bar = false")
         database.execute(FLOWS_DDL)
         database.execute(BATCHES_DDL)
-        return cls(database)
+        store = cls(database, Journal(path.with_suffix(".journal")), merge_seconds)
+        store._recover()
+        store._merger.start()
+        store.flush()
+        return store
 
     def reader(self) -> duckdb.DuckDBPyConnection:
         """A connection for one reading thread (a DuckDB connection is not shared by threads)."""
         return self._db.cursor()
 
     def admit(self, batch: Batch) -> Admission:
-        """Store the batch unless its key was admitted before; returns the batch's answer."""
-        done: Future[Admission] = Future()
-        self._put(_Admit(batch, done))
-        return done.result()
+        """Journal the batch unless its key was admitted before; returns the batch's answer.
+
+        Raises StoreBusyError when too many acknowledged rows wait for the merger.
+        """
+        key = (batch.tenant_id, batch.key)
+        rows = batch.table.num_rows
+        while True:
+            with self._wake:
+                known = self._keys.get(key)
+                if isinstance(known, _Journaled):
+                    known.replays += 1
+                    return Admission(known.answer, replay=True)
+                if known is None:
+                    merged = self._merged_answer(key)
+                    if merged is not None:
+                        self._replays[key] += 1
+                        return Admission(merged, replay=True)
+                    if self._waiting_rows + rows > MAX_WAITING_ROWS and self._waiting_rows:
+                        raise StoreBusyError("the flow merger is behind")
+                    self._waiting_rows += rows
+                    journaling = self._keys[key] = _Journaling(threading.Event())
+                    break
+            known.done.wait()  # the same key is being journaled by another request
+        try:
+            entry = self._journal.write(batch.table.select(STORED_SCHEMA.names), _metadata(batch))
+        except BaseException:
+            with self._wake:
+                del self._keys[key]
+                self._waiting_rows -= rows
+            journaling.done.set()
+            raise
+        with self._wake:
+            self._keys[key] = _Journaled(entry, batch.answer, time.monotonic())
+            self._wake.notify_all()
+        journaling.done.set()
+        return Admission(batch.answer, replay=False)
+
+    def flush(self) -> None:
+        """Merge every batch acknowledged so far and return once it is queryable."""
+        with self._wake:
+            target = self._last_journaled()
+            self._flushes += 1
+            self._wake.notify_all()
+            merged = self._wake.wait_for(
+                lambda: (
+                    self._closing
+                    or self._failed_at is not None
+                    or (
+                        self._oldest_journaled() > target
+                        and not self._replays
+                        and not self._merging
+                    )
+                )
+            )
+            self._flushes -= 1
+            if merged and self._failed_at is not None:
+                raise FlowcdrError("flows could not be merged into DuckDB; they stay journaled")
 
     def delete_older_than(self, cutoff: dt.datetime) -> int:
         """Retention: remove flows whose time is before ``cutoff``; returns how many."""
         return self._submit(lambda db: _delete_older(db, cutoff))
 
     def close(self) -> None:
-        self._jobs.put(None)
-        self._writer.join()
+        """Merge what waits, then stop the merger and close the database."""
+        with self._wake:
+            self._closing = True
+            self._wake.notify_all()
+        if self._merger.is_alive():
+            self._merger.join()
+        self._lookup.close()
         self._db.close()
 
     def _submit(self, run: Callable[[duckdb.DuckDBPyConnection], T]) -> T:
         done: Future[T] = Future()
-        self._put(_Job(run, done))
+        with self._wake:
+            self._jobs.append(_Job(run, done))
+            self._wake.notify_all()
         return done.result()
 
-    def _put(self, item: _Admit | _Job) -> None:
-        try:
-            self._jobs.put_nowait(item)
-        except queue.Full:
-            raise StoreBusyError("the flow writer is behind") from None
+    def _merged_answer(self, key: tuple[str, str]) -> dict[str, int] | None:
+        found = self._lookup.execute(
+            "SELECT answer FROM ingest_batches WHERE tenant_id = ? AND idempotency_key = ?",
+            list(key),
+        ).fetchone()
+        return None if found is None else dict(json.loads(found[0]))
 
-    def _write_loop(self) -> None:
-        db = self._db.cursor()
-        pending: _Admit | _Job | None = None
-        while True:
-            item = pending if pending is not None else self._jobs.get()
-            pending = None
-            if item is None:
-                break
-            if isinstance(item, _Job):
-                try:
-                    item.done.set_result(item.run(db))
-                except Exception as error:  # handed to the waiting caller
-                    item.done.set_exception(error)
+    def _recover(self) -> None:
+        """Take over the journal a stopped or killed gateway left: merged files go, others wait."""
+        for entry in self._journal.entries():
+            key = (entry.metadata["tenant_id"], entry.metadata["key"])
+            if key in self._keys or self._merged_answer(key) is not None:
+                self._journal.remove(entry)
                 continue
-            group = [item]
-            rows = item.batch.table.num_rows
-            while rows < GROUP_ROWS:
-                try:
-                    more = self._jobs.get(timeout=GROUP_WAIT_SECONDS if rows < ROW_GROUP else 0)
-                except queue.Empty:
-                    break
-                if not isinstance(more, _Admit):
-                    pending = more
-                    break
-                group.append(more)
-                rows += more.batch.table.num_rows
-            _admit_group(db, group)
+            answer = json.loads(entry.metadata["answer"])
+            self._keys[key] = _Journaled(entry, answer, since=float("-inf"))
+            self._waiting_rows += entry.table.num_rows
+
+    def _journaled(self) -> list[tuple[tuple[str, str], _Journaled]]:
+        return [(k, v) for k, v in self._keys.items() if isinstance(v, _Journaled)]
+
+    def _last_journaled(self) -> int:
+        return max((v.entry.seq for _, v in self._journaled()), default=0)
+
+    def _oldest_journaled(self) -> float:
+        return min((v.entry.seq for _, v in self._journaled()), default=float("inf"))
+
+    def _due_in(self, now: float) -> float:
+        """Seconds until the merger has work (0: now); called with the lock held."""
+        if self._jobs or self._closing:
+            return 0.0
+        journaled = self._journaled()
+        if self._failed_at is not None:
+            return max(0.0, self._failed_at + RETRY_SECONDS - now)
+        rows = sum(waiting.entry.table.num_rows for _, waiting in journaled)
+        if journaled and (self._flushes or rows >= MERGE_ROWS):
+            return 0.0
+        oldest = min((v.since for _, v in journaled), default=None)
+        if oldest is None:
+            return 0.0 if self._replays else float("inf")
+        return max(0.0, oldest + self._merge_seconds - now)
+
+    def _merge_loop(self) -> None:
+        db = self._db.cursor()
+        while True:
+            with self._wake:
+                while (wait := self._due_in(time.monotonic())) > 0:
+                    self._wake.wait(None if wait == float("inf") else wait)
+                jobs, self._jobs = self._jobs, []
+                journaled = self._journaled()
+                replays, self._replays = self._replays, Counter()
+                closing = self._closing
+                self._merging = bool(journaled or replays)
+            if journaled or replays:  # first, so a retention pass also sees the waiting flows
+                self._merge(db, journaled, replays)
+            for job in jobs:
+                _run(db, job)
+            if closing:
+                with self._wake:
+                    if not self._journaled() and not self._jobs:
+                        break
         db.close()
 
+    def _merge(
+        self,
+        db: duckdb.DuckDBPyConnection,
+        journaled: list[tuple[tuple[str, str], _Journaled]],
+        replays: Counter[tuple[str, str]],
+    ) -> None:
+        with self._wake:  # replays counted while the batches waited go in with them
+            counted = {key: waiting.replays for key, waiting in journaled}
+        try:
+            _commit(db, [(key, waiting.entry, counted[key]) for key, waiting in journaled], replays)
+        except Exception:
+            log.exception("merging %d journaled batches into DuckDB failed", len(journaled))
+            with self._wake:
+                self._replays.update(replays)
+                self._failed_at = time.monotonic()
+                if self._closing:  # the journal keeps them for the next start
+                    for key, _ in journaled:
+                        del self._keys[key]
+                self._merging = False
+                self._wake.notify_all()
+            return
+        for _, waiting in journaled:
+            self._journal.remove(waiting.entry)
+        with self._wake:
+            self._failed_at = None
+            for key, waiting in journaled:
+                self._replays[key] += waiting.replays - counted[key]  # arrived during the commit
+                del self._keys[key]
+                self._waiting_rows -= waiting.entry.table.num_rows
+            self._merging = False
+            self._wake.notify_all()
 
-def _admit_group(db: duckdb.DuckDBPyConnection, group: list[_Admit]) -> None:
-    """Admit queued batches in one transaction; each caller gets its own answer."""
+
+def _metadata(batch: Batch) -> dict[str, str]:
+    return {
+        "tenant_id": batch.tenant_id,
+        "key": batch.key,
+        "answer": json.dumps(batch.answer, sort_keys=True),
+        "source": batch.source,
+        "connector_id": batch.connector_id or "",
+    }
+
+
+def _run(db: duckdb.DuckDBPyConnection, job: _Job) -> None:
     try:
-        answers = _admit_all(db, [item.batch for item in group])
-    except Exception as error:  # handed to every waiting caller
-        for item in group:
-            item.done.set_exception(error)
-        return
-    for item, answer in zip(group, answers, strict=True):
-        item.done.set_result(answer)
+        job.done.set_result(job.run(db))
+    except Exception as error:  # handed to the waiting caller
+        job.done.set_exception(error)
 
 
-def _admit_all(db: duckdb.DuckDBPyConnection, batches: list[Batch]) -> list[Admission]:
+def _commit(
+    db: duckdb.DuckDBPyConnection,
+    batches: list[tuple[tuple[str, str], Entry, int]],
+    replays: Counter[tuple[str, str]],
+) -> None:
+    """One transaction: the flows of the batches, their keys and answers, and replay counts."""
     db.execute("BEGIN TRANSACTION")
     try:
-        answers: list[Admission] = []
-        admitted: dict[tuple[str, str], Batch] = {}
-        replays: dict[tuple[str, str], int] = {}
-        for batch in batches:
-            key = (batch.tenant_id, batch.key)
-            if key in admitted:  # the same key twice in one group
-                answers.append(Admission(admitted[key].answer, replay=True))
-                replays[key] = replays.get(key, 0) + 1
-                continue
-            found = db.execute(
-                "SELECT answer FROM ingest_batches WHERE tenant_id = ? AND idempotency_key = ?",
-                list(key),
-            ).fetchone()
-            if found is not None:
-                answers.append(Admission(json.loads(found[0]), replay=True))
-                replays[key] = replays.get(key, 0) + 1
-                continue
-            admitted[key] = batch
-            answers.append(Admission(batch.answer, replay=False))
-        if admitted:
-            tables = [b.table.select(STORED_SCHEMA.names) for b in admitted.values()]
-            rows = pa.concat_tables(tables)  # noqa: F841 - read by DuckDB by name
+        if batches:
+            rows = pa.concat_tables([entry.table for _, entry, _ in batches])  # noqa: F841
             db.execute("INSERT INTO flows SELECT * FROM rows")
             db.executemany(
                 "INSERT INTO ingest_batches (tenant_id, idempotency_key, connector_id, source, "
-                "admitted_at, answer, flows, rejected) VALUES (?, ?, ?, ?, now(), ?, ?, ?)",
+                "admitted_at, answer, flows, rejected, replays) "
+                "VALUES (?, ?, ?, ?, now(), ?, ?, ?, ?)",
                 [
                     [
-                        b.tenant_id,
-                        b.key,
-                        b.connector_id,
-                        b.source,
-                        json.dumps(b.answer, sort_keys=True),
-                        b.table.num_rows,
-                        b.answer.get("rejected", 0),
+                        tenant_id,
+                        key,
+                        entry.metadata["connector_id"] or None,
+                        entry.metadata["source"],
+                        entry.metadata["answer"],
+                        entry.table.num_rows,
+                        json.loads(entry.metadata["answer"]).get("rejected", 0),
+                        replayed,
                     ]
-                    for b in admitted.values()
+                    for (tenant_id, key), entry, replayed in batches
                 ],
             )
-        for (tenant_id, replayed), count in replays.items():
+        for (tenant_id, key), count in replays.items():
             db.execute(
                 "UPDATE ingest_batches SET replays = replays + ? "
                 "WHERE tenant_id = ? AND idempotency_key = ?",
-                [count, tenant_id, replayed],
+                [count, tenant_id, key],
             )
         db.execute("COMMIT")
     except BaseException:
         db.execute("ROLLBACK")
         raise
-    return answers
 
 
 def _delete_older(db: duckdb.DuckDBPyConnection, cutoff: dt.datetime) -> int:

@@ -8,6 +8,7 @@ import csv
 import datetime as dt
 import io
 import json
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -168,7 +169,12 @@ def test_ingested_flows_can_be_queried(gateway: Gateway) -> None:
     assert response.status_code == 202, response.text
     headers = gateway.bearer("amy")
     day = {"start": "2018-11-13T00:00:00", "end": "2018-11-14T00:00:00"}  # no zone: UTC
-    body = gateway.client.get("/cdr/v1/flows", params=day, headers=headers).json()
+    deadline = time.monotonic() + 10 * gateway.settings.ingest_merge_seconds
+    while True:  # acknowledged flows become queryable once merged, within ingest_merge_seconds
+        body = gateway.client.get("/cdr/v1/flows", params=day, headers=headers).json()
+        if body["items"] or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
     assert [(f["time"], f["src_ip"], f["decision"]) for f in body["items"]] == [
         ("2018-11-13T12:00:02.000000Z", "94.102.49.190", "deny"),
         ("2018-11-13T11:59:39.000000Z", "10.5.16.4", "allow"),

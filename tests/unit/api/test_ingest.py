@@ -34,6 +34,7 @@ def send(gateway: Gateway, token: str, body: bytes, key: str, **headers: str) ->
 
 
 def stored(gateway: Gateway, sql: str = "SELECT count(*) FROM flows") -> Any:
+    gateway.client.app.state.services.flows.flush()  # type: ignore[attr-defined]
     reader = gateway.client.app.state.services.flows.reader()  # type: ignore[attr-defined]
     try:
         return reader.execute(sql).fetchall()
@@ -159,32 +160,28 @@ def test_a_body_larger_than_the_cap_is_413(small_limits: Gateway) -> None:
 def test_a_busy_writer_answers_503_with_retry_after(
     gateway: Gateway, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setattr(flow_store, "MAX_WAITING_ROWS", 1)
     token = gateway.subscription_token("alice")
     store = gateway.client.app.state.services.flows  # type: ignore[attr-defined]
-    release = threading.Event()
-    started = threading.Event()
+    release, started = threading.Event(), threading.Event()
 
     def stall(db: duckdb.DuckDBPyConnection) -> None:
         started.set()
         release.wait(10)
 
-    blockers = [threading.Thread(target=store._submit, args=(stall,))]
-    blockers[0].start()
+    blocker = threading.Thread(target=store._submit, args=(stall,))
+    blocker.start()  # the merger is busy: acknowledged rows wait
     started.wait(5)
-    for _ in range(flow_store.QUEUE_DEPTH):
-        thread = threading.Thread(target=store._submit, args=(lambda db: None,))
-        thread.start()
-        blockers.append(thread)
-    while store._jobs.qsize() < flow_store.QUEUE_DEPTH:
-        threading.Event().wait(0.01)
     body = blob([nsg_record({"r": {"000D3AF87856": [GOOD]}})])
+    assert send(gateway, token, body, "waits").status_code == 202
     busy = send(gateway, token, body, "busy-1")
     assert busy.status_code == 503
     assert busy.headers["Retry-After"] == "1"
     release.set()
-    for thread in blockers:
-        thread.join(10)
+    blocker.join(10)
+    store.flush()
     assert send(gateway, token, body, "busy-1").status_code == 202
+    assert stored(gateway) == [(2,)]
 
 
 def test_retention_deletes_old_flows(gateway: Gateway) -> None:
@@ -204,6 +201,7 @@ def test_source_health_per_connector_and_resource(gateway: Gateway) -> None:
     send(gateway, token, body, "h1", **{"X-Flowcdr-Connector": "c1"})
     send(gateway, token, body, "h1", **{"X-Flowcdr-Connector": "c1"})  # a replay
     send(gateway, token, blob([vnet_record({"a": {"r": [VNET]}})]), "h2")
+    gateway.client.app.state.services.flows.flush()  # type: ignore[attr-defined]
     health = gateway.client.get("/cdr/v1/health/sources", headers=gateway.bearer("amy")).json()
     assert [(c["connector_id"], c["batches"], c["flows"], c["rejected"], c["replays"])
             for c in health["connectors"]] == [(None, 1, 1, 0, 0), ("c1", 1, 1, 1, 1)]  # fmt: skip

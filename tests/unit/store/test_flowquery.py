@@ -87,6 +87,7 @@ def flow_rows(count: int, seed: int, tenant: str) -> list[dict[str, Any]]:
 def admit(store: DuckFlowStore, rows: list[dict[str, Any]], key: str) -> None:
     table = pa.Table.from_pylist(rows, schema=STORED_SCHEMA)
     store.admit(Batch(rows[0]["tenant_id"], key, table, {"flows": len(rows)}, "test"))
+    store.flush()
 
 
 def shown(row: dict[str, Any]) -> dict[str, Any]:
