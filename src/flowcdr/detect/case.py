@@ -59,7 +59,7 @@ def denied(at: float, src: str, dst: str, dst_port: int, src_port: int = 50000) 
 class Case:
     """Flows in, how many findings out; ``check`` holds fields the first finding must have.
 
-    ``intel`` lists addresses loaded as a threat-intel list named ``CASE_INTEL_LIST``.
+    ``intel`` lists addresses loaded as a threat-intel list named ``intel_list``.
     """
 
     name: str
@@ -67,6 +67,7 @@ class Case:
     expect: int
     check: dict[str, object] = field(default_factory=dict)
     intel: tuple[str, ...] = ()
+    intel_list: str = CASE_INTEL_LIST
 
     def table(self) -> pa.Table:
         """The flows as a ``FLOW_SCHEMA`` table, as the parser would have produced them."""

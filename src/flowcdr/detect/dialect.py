@@ -23,11 +23,18 @@ class Sql(ABC):
         if clash:
             raise ValueError(f"tunable names reserved by the runner: {sorted(clash)}")
         self._values = values
+        self._used: set[str] = set()
 
     def _known(self, name: str) -> TunableValue:
+        """A tunable the query refers to: only those are bound (DuckDB refuses extra ones;
+        the rest are for ``refine``)."""
         if name not in self._values:
             raise KeyError(f"no tunable {name!r}")
+        self._used.add(name)
         return self._values[name]
+
+    def _bound(self) -> dict[str, TunableValue]:
+        return {name: self._values[name] for name in sorted(self._used)}
 
     @abstractmethod
     def param(self, name: str) -> str:
@@ -110,7 +117,7 @@ class DuckSql(Sql):
     def bind(self, extra: Mapping[str, object]) -> dict[str, object]:
         values: dict[str, object] = {
             name: list(value) if isinstance(value, tuple) else value
-            for name, value in self._values.items()
+            for name, value in self._bound().items()
         }
         return values | dict(extra)
 
@@ -160,7 +167,7 @@ class ClickSql(Sql):
       AND time < {{window_end:DateTime64(6, 'UTC')}})"""  # noqa: S608
 
     def bind(self, extra: Mapping[str, object]) -> dict[str, object]:
-        return {**self._values, **extra}
+        return {**self._bound(), **extra}
 
 
 def render(rule: Rule, dialect: type[Sql], values: Mapping[str, TunableValue]) -> tuple[str, Sql]:

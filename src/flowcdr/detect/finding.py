@@ -130,6 +130,20 @@ class FindingBook:
             key = (hit.rule_id, dedup_key(hit.rule_id, hit.key))
             self._hits.setdefault(key, {})[hit.bucket] = hit
 
+    def replace(
+        self, rule_id: str, start: dt.datetime, end: dt.datetime, hits: Iterable[Hit]
+    ) -> None:
+        """The rule's windows in ``[start, end)`` were evaluated again: their hits become
+        ``hits``, so a window that no longer fires loses its old hit."""
+        for (owner, key), by_bucket in list(self._hits.items()):
+            if owner != rule_id:
+                continue
+            for bucket in [b for b in by_bucket if start <= b < end]:
+                del by_bucket[bucket]
+            if not by_bucket:
+                del self._hits[(owner, key)]
+        self.add(hits)
+
     def findings(self) -> Iterator[Finding]:
         """Findings ordered by first_seen, then rule and key."""
         found: list[Finding] = []

@@ -4,7 +4,7 @@ Each case gets a fresh in-memory DuckDB: its flows are enriched and loaded as in
 (with the case's intel list, if any), then the rule runs offline with its default tunables.
 """
 
-from flowcdr.detect.case import CASE_INTEL_LIST, Case
+from flowcdr.detect.case import Case
 from flowcdr.detect.dataset import OFFLINE_TENANT, add_flows, open_dataset
 from flowcdr.detect.finding import Finding
 from flowcdr.detect.intel import Intel, build_list
@@ -15,7 +15,7 @@ from flowcdr.detect.runner import detect_offline
 def run_case(rule: Rule, case: Case) -> list[Finding]:
     db = open_dataset()
     try:
-        intel = Intel((build_list(CASE_INTEL_LIST, case.intel),)) if case.intel else None
+        intel = Intel((build_list(case.intel_list, case.intel),)) if case.intel else None
         add_flows(db, case.table(), intel=intel)
         book = detect_offline(db, {rule.id: rule}, {rule.id: rule.settings({})}, OFFLINE_TENANT)
         return list(book.findings())

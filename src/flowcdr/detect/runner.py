@@ -120,9 +120,12 @@ def detect_offline(
 class StreamRunner:
     """Continuous evaluation for one tenant: call ``run_window`` as the watermark advances.
 
-    ``start`` is where evaluation begins (rounded down to each rule's window). A window
-    ``[b, b + size)`` is evaluated once the watermark passes its end, and again on each call
-    while its end is within ``lateness`` of the watermark.
+    The contract with the caller is the allowed ``lateness``: once the watermark has passed
+    ``t + lateness``, no flow with time ``t`` or earlier will still arrive. Each call evaluates
+    every window that has closed (end <= watermark) but was not yet evaluated at a watermark
+    ``lateness`` past its end, so a window is reported as soon as it closes, and again as late
+    flows may still change it; once final it is never read again. ``start`` is where
+    evaluation begins (rounded down to each rule's window).
     """
 
     rules: Mapping[str, Rule]
@@ -131,26 +134,27 @@ class StreamRunner:
     start: dt.datetime
     lateness: dt.timedelta = dt.timedelta(minutes=10)
     book: FindingBook = field(init=False)
-    _done: dict[str, dt.datetime] = field(init=False, default_factory=dict)
+    _final: dict[str, dt.datetime] = field(init=False, default_factory=dict)
+    """Per rule: windows ending at or before this are final."""
 
     def __post_init__(self) -> None:
         self.book = FindingBook(dict(self.rules), self.tenant_id)
         for rule_id in self.enabled:
-            self._done[rule_id] = floor_to(self.start, self.rules[rule_id].window_seconds)
+            self._final[rule_id] = floor_to(self.start, self.rules[rule_id].window_seconds)
 
     def run_window(self, db: duckdb.DuckDBPyConnection, window_end: dt.datetime) -> list[Hit]:
-        """Evaluate what ``window_end`` (the watermark) closed; returns the hits found now."""
+        """Evaluate what the watermark ``window_end`` closed; returns the hits of the windows
+        evaluated now (the book holds the merged findings)."""
         found: list[Hit] = []
         for rule_id, values in self.enabled.items():
             rule = self.rules[rule_id]
+            begin = self._final[rule_id]
             closed = floor_to(window_end, rule.window_seconds)
-            recheck = floor_to(window_end - self.lateness, rule.window_seconds)
-            begin = min(
-                self._done[rule_id], max(recheck, floor_to(self.start, rule.window_seconds))
-            )
             if closed <= begin:
                 continue
-            found += rule_hits(db, rule, values, tenant_id=self.tenant_id, start=begin, end=closed)
-            self._done[rule_id] = max(self._done[rule_id], closed)
-        self.book.add(found)
+            hits = rule_hits(db, rule, values, tenant_id=self.tenant_id, start=begin, end=closed)
+            self.book.replace(rule_id, begin, closed, hits)
+            found += hits
+            final = floor_to(window_end - self.lateness, rule.window_seconds)
+            self._final[rule_id] = max(begin, min(final, closed))
         return found

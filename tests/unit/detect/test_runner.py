@@ -7,7 +7,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 import flowcdr.detections
-from flowcdr.detect.case import CASE_INTEL_LIST, CASE_START, Case
+from flowcdr.detect.case import CASE_START, Case
 from flowcdr.detect.catalogue import load_rules
 from flowcdr.detect.dataset import OFFLINE_TENANT, add_flows, open_dataset
 from flowcdr.detect.intel import Intel, build_list
@@ -21,14 +21,13 @@ SPACING = dt.timedelta(minutes=47)  # not a multiple of any window: cases stradd
 def timeline() -> tuple[pa.Table, Intel]:
     """Every case of the catalogue, one after another."""
     tables: list[pa.Table] = []
-    listed: list[str] = []
+    listed: dict[str, list[str]] = {}
     for index, case in enumerate(c for rule in RULES.values() for c in rule.cases):
         shift = index * SPACING.total_seconds()
         moved = Case(case.name, tuple(f._replace(at=f.at + shift) for f in case.flows), 0)
         tables.append(moved.table())
-        listed += case.intel
-    intel = Intel((build_list(CASE_INTEL_LIST, listed),)) if listed else Intel()
-    return pa.concat_tables(tables), intel
+        listed.setdefault(case.intel_list, []).extend(case.intel)
+    return pa.concat_tables(tables), Intel(tuple(build_list(n, ips) for n, ips in listed.items()))
 
 
 def test_streaming_with_late_flows_equals_offline() -> None:
@@ -50,7 +49,7 @@ def test_streaming_with_late_flows_equals_offline() -> None:
     runner = StreamRunner(
         RULES, ENABLED, OFFLINE_TENANT, start=first, lateness=dt.timedelta(minutes=5)
     )
-    clock, step = first, dt.timedelta(minutes=15)
+    clock, step = first, dt.timedelta(minutes=30)
     end = pc.max(arrival).as_py() / 1e6
     while clock.timestamp() <= end + step.total_seconds():
         upper, lower = clock.timestamp() * 1e6, (clock - step).timestamp() * 1e6
