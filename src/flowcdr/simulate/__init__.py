@@ -5,7 +5,9 @@ detection evaluation draw on this one. It sits beside the pipeline, not in it: i
 blobs (a folder laid out like the containers, or a storage account) and the ground truth.
 
     topology  the estate (subscriptions, VNets, subnets with NSGs, VMs by tier)
-    benign    an hour of the estate's own traffic, as sessions
+    world     the estate plus the internet around it, and the clock (daily, weekly rhythm)
+    housekeeping, benign
+              an hour of the estate's own traffic, as sessions
     scenarios attacks, one per detection family, each with a label
     observe   sessions -> the tuples each NIC logs (B/C/E with deltas, denials, both ends)
     encode    tuples -> NSG v2 / VNet v4 records and blob names

@@ -48,15 +48,15 @@ class Record:
 
 
 def sort_for_records(flows: Flows) -> Flows:
-    """Flows ordered as records list them: by minute, NIC, rule, then time."""
-    order = np.lexsort((flows.time_ms, flows.rule, flows.vm, flows.time_ms // MINUTE_MS))
+    """Flows ordered by NIC, then as its records list them: by minute, rule, then time."""
+    order = np.lexsort((flows.time_ms, flows.rule, flows.time_ms // MINUTE_MS, flows.vm))
     return flows.take(order)
 
 
 def encode_records(
     flows: Flows, topology: Topology, log_format: LogFormat, rng: np.random.Generator
 ) -> Iterator[Record]:
-    """The records of ``flows`` (sorted by ``sort_for_records``), in write order."""
+    """The records of ``flows`` (sorted by ``sort_for_records``), each NIC's in time order."""
     if not len(flows):
         return
     text = _tuple_text(flows, log_format)

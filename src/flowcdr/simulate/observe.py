@@ -44,7 +44,8 @@ class Flows:
     def __len__(self) -> int:
         return len(self.time_ms)
 
-    def take(self, index: np.ndarray) -> "Flows":
+    def take(self, index: np.ndarray | slice) -> "Flows":
+        """The flows at ``index``: positions, a boolean mask, or a slice (then views, no copy)."""
         return Flows(*(getattr(self, f.name)[index] for f in fields(self)))
 
 

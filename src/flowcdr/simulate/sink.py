@@ -31,21 +31,24 @@ class FolderSink:
     """Blobs as files under ``root/<container>/<blob name>``, as a container downloads.
 
     An append overwrites the two tail bytes with the new blocks and the tail, so the file is
-    valid JSON again as soon as the write returns.
+    valid JSON again as soon as the write returns. A file first touched by this sink is started
+    afresh, so a second run into the same folder replaces blobs instead of growing them.
     """
 
     def __init__(self, root: Path) -> None:
         self.root = root
+        self._started: set[Path] = set()
 
     def append(self, container: str, blob: str, records: list[bytes]) -> None:
         path = self.root / container / blob
-        if path.exists():
+        if path in self._started:
             with path.open("r+b") as out:
                 out.seek(-len(TAIL), 2)
                 out.write(b"".join(record_blocks(records, first=False)) + TAIL)
         else:
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_bytes(HEAD + b"".join(record_blocks(records, first=True)) + TAIL)
+            self._started.add(path)
 
     def close(self) -> None:
         """Files are closed after each append: nothing to release."""

@@ -126,3 +126,19 @@ def test_internal_traffic_is_logged_at_both_nics_and_platform_traffic_is_there(
 def test_dual_stack_vnets_log_ipv6(flows: pa.Table) -> None:
     addresses = set(pc.unique(flows["dst_ip"]).to_pylist())
     assert any(ipaddress.ip_address(a).version == 6 for a in addresses)
+
+
+def test_benign_flows_do_not_depend_on_the_scenarios_injected() -> None:
+    plan = dataclasses.replace(PLAN, hours=1, formats=(LogFormat.VNET,))
+    columns = ["time", "src_ip", "dst_ip", "src_port", "dst_port", "state", "mac"]
+
+    def flows(sink: MemorySink) -> set[tuple[object, ...]]:
+        rows = set()
+        for key in sink.blobs:
+            table = parse_blob(sink.content(*key)).table.select(columns)
+            rows.update(zip(*(table[c].to_pylist() for c in columns), strict=True))
+        return rows
+
+    benign = flows(run(dataclasses.replace(plan, scenarios=())))
+    with_attacks = flows(run(plan))
+    assert benign < with_attacks

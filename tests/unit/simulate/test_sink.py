@@ -93,6 +93,13 @@ def test_folder_sink_writes_what_memory_holds(tmp_path: Path) -> None:
         assert (tmp_path / container / blob).read_bytes() == memory.content(container, blob)
 
 
+def test_a_second_run_into_the_same_folder_replaces_the_blobs(tmp_path: Path) -> None:
+    Simulation(LIVE_PLAN).run(FolderSink(tmp_path))
+    first = {path: path.read_bytes() for path in tmp_path.rglob("PT1H.json")}
+    Simulation(LIVE_PLAN).run(FolderSink(tmp_path))
+    assert {path: path.read_bytes() for path in tmp_path.rglob("PT1H.json")} == first
+
+
 def test_a_blob_holds_one_hour_of_one_nic(simulated) -> None:
     _, sink = simulated
     for (_, blob), blocks in sink.blobs.items():

@@ -6,7 +6,6 @@ once per simulated day (at least once), all from the run's generator.
 
 import numpy as np
 
-from flowcdr.simulate.benign import World
 from flowcdr.simulate.scenarios.access import (
     brute_force,
     exposed_database_port,
@@ -23,6 +22,7 @@ from flowcdr.simulate.scenarios.command import (
 )
 from flowcdr.simulate.scenarios.impact import dos, exfiltration, lateral_movement, spam
 from flowcdr.simulate.scenarios.recon import internal_sweep, port_scan_fast, port_scan_slow
+from flowcdr.simulate.world import World
 
 SCENARIOS: dict[str, Scenario] = {
     scenario.__name__: scenario

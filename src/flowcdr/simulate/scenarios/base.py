@@ -13,8 +13,8 @@ from typing import Any, Literal
 import numpy as np
 
 from flowcdr.simulate import internet
-from flowcdr.simulate.benign import World
 from flowcdr.simulate.sessions import Sessions, ephemeral_ports, make_sessions
+from flowcdr.simulate.world import World
 
 Initiator = Literal["attacker", "victim"]
 

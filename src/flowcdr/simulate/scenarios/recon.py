@@ -7,10 +7,10 @@ visible in allowed traffic too.
 
 import numpy as np
 
-from flowcdr.simulate.benign import World
 from flowcdr.simulate.scenarios.base import Context, Injection, connections, label, spread
 from flowcdr.simulate.sessions import Rule
 from flowcdr.simulate.topology import Tier
+from flowcdr.simulate.world import World
 
 
 def _allowed(world: World, victim: int, ports: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
