@@ -133,7 +133,7 @@ def test_benign_flows_do_not_depend_on_the_scenarios_injected() -> None:
     columns = ["time", "src_ip", "dst_ip", "src_port", "dst_port", "state", "mac"]
 
     def flows(sink: MemorySink) -> set[tuple[object, ...]]:
-        rows = set()
+        rows: set[tuple[object, ...]] = set()
         for key in sink.blobs:
             table = parse_blob(sink.content(*key)).table.select(columns)
             rows.update(zip(*(table[c].to_pylist() for c in columns), strict=True))
