@@ -15,7 +15,7 @@ from flowcdr.detect.runner import StreamRunner, detect_offline, floor_to
 
 RULES = load_rules(flowcdr.detections)
 ENABLED = {rule_id: rule.settings({}) for rule_id, rule in RULES.items()}
-SPACING = dt.timedelta(minutes=47)  # not a multiple of any window: cases straddle boundaries
+SPACING = dt.timedelta(minutes=13)  # not a multiple of any window: cases straddle boundaries
 
 
 def timeline() -> tuple[pa.Table, Intel]:
@@ -37,7 +37,7 @@ def test_streaming_with_late_flows_equals_offline() -> None:
     offline = [
         f.as_dict() for f in detect_offline(offline_db, RULES, ENABLED, OFFLINE_TENANT).findings()
     ]
-    assert offline
+    assert len(offline) >= 25  # most positive cases still fire when laid end to end
 
     # Each flow arrives up to 4 minutes late, so flows arrive out of order.
     rng = random.Random(3)
@@ -49,7 +49,7 @@ def test_streaming_with_late_flows_equals_offline() -> None:
     runner = StreamRunner(
         RULES, ENABLED, OFFLINE_TENANT, start=first, lateness=dt.timedelta(minutes=5)
     )
-    clock, step = first, dt.timedelta(minutes=30)
+    clock, step = first, dt.timedelta(minutes=60)
     end = pc.max(arrival).as_py() / 1e6
     while clock.timestamp() <= end + step.total_seconds():
         upper, lower = clock.timestamp() * 1e6, (clock - step).timestamp() * 1e6

@@ -91,11 +91,15 @@ def refine(rows: list[Row], values: Mapping[str, TunableValue]) -> list[Row]:
             continue
         gaps = sorted(b - a for a, b in itertools.pairwise(starts))
         row.update(
-            score=score, ts_score=scored.ts, ds_score=scored.ds, hist_score=scored.hist,
-            dur_score=scored.dur, prevalence=round(prevalence, 3),
+            score=score,
+            ts_score=scored.ts,
+            ds_score=scored.ds,
+            hist_score=scored.hist,
+            dur_score=scored.dur,
+            prevalence=round(prevalence, 3),
             median_interval_seconds=round(gaps[len(gaps) // 2], 1),
             severity="medium" if score >= 0.9 else "low",
-        )  # fmt: skip
+        )
         found.append(row)
     return found
 

@@ -1,0 +1,98 @@
+"""Denial of service from one of our VMs (research I1; Defender's outgoing DDoS alert,
+GuardDuty's DenialOfService findings): within a minute, at least 1,000 new connections or
+100,000 packets from one VM to one internet host. A flood sends many small, unanswered
+packets; no service talks to one host at that rate.
+"""
+
+from flowcdr.detect import Case, CaseFlow, Rule, RuleMeta, Tunable
+from flowcdr.detect.dialect import Sql
+from flowcdr.detections._sql import PACKETS, TO_INTERNET, context
+
+VM, VICTIM = "10.0.24.4", "22.66.9.9"
+
+
+def query(d: Sql) -> str:
+    return f"""
+SELECT bucket, src_ip, dst_ip, CAST(min(dst_port) AS INTEGER) AS dst_port,
+       min(protocol) AS protocol, {context(d)},
+       {d.count_distinct("src_port")} AS connections, sum({PACKETS}) AS packets,
+       {d.count_distinct("dst_port")} AS ports
+FROM f
+WHERE {TO_INTERNET}
+GROUP BY bucket, src_ip, dst_ip
+HAVING connections >= {d.param("min_connections")} OR packets >= {d.param("min_packets")}
+"""  # noqa: S608 - rule SQL is code; tunables are bound parameters
+
+
+RULE = Rule(
+    meta=RuleMeta(
+        id="outbound_dos",
+        title="Denial of service from one of our VMs",
+        level="high",
+        description=(
+            "A VM opened at least 1,000 connections or sent at least 100,000 packets to one "
+            "internet host within a minute: it is flooding it."
+        ),
+        tactics=("TA0040",),
+        techniques=("T1498.001", "T1499"),
+        false_positives=("A load test you run against your own public endpoint: suppress it.",),
+        runbook=(
+            "Block the VM's outbound traffic at the NSG now (Azure may otherwise act on the "
+            "subscription), then find the process: a DDoS bot means the VM is compromised."
+        ),
+    ),
+    window_seconds=60,
+    query=query,
+    dedup=("src_ip", "dst_ip"),
+    dedup_seconds=3600,
+    tunables={
+        "min_connections": Tunable(1_000, "New connections to one host in a minute."),
+        "min_packets": Tunable(100_000, "Packets to one host in a minute."),
+    },
+    cases=(
+        Case(
+            "a SYN flood: 1,500 connections in 30 seconds",
+            tuple(
+                CaseFlow(
+                    i / 50,
+                    VM,
+                    VICTIM,
+                    80,
+                    src_port=10000 + i,
+                    state="begin",
+                    src_packets=None,
+                    src_bytes=None,
+                    dst_packets=None,
+                    dst_bytes=None,
+                )
+                for i in range(1500)
+            ),
+            expect=1,
+            check={"dst_ip": VICTIM, "severity": "high"},
+        ),
+        Case(
+            "a UDP flood on one socket",
+            tuple(
+                CaseFlow(
+                    i,
+                    VM,
+                    VICTIM,
+                    53,
+                    protocol=17,
+                    state="continue",
+                    src_packets=5_000,
+                    src_bytes=5_000_000,
+                    dst_packets=0,
+                    dst_bytes=0,
+                )
+                for i in range(30)
+            ),
+            expect=1,
+        ),
+        Case(
+            "a busy API client: 300 requests a minute",
+            tuple(CaseFlow(i / 5, VM, VICTIM, 443, src_port=10000 + i) for i in range(300)),
+            expect=0,
+        ),
+    ),
+)
