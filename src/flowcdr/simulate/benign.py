@@ -199,7 +199,12 @@ def administrators(world: World, rng: np.random.Generator, hour_ms: int) -> Sess
 
 
 def backups(world: World, rng: np.random.Generator, hour_ms: int) -> Sessions:
-    """Nightly database backups to Azure Storage: gigabytes out over one long connection."""
+    """Nightly database backups to Azure Storage: gigabytes out over one long connection.
+
+    Throttled to 20-90 minutes, as backup agents do to spare the database; to an upload
+    detection they look like exfiltration, except that every database VM does it, every night,
+    to Azure's own storage front ends.
+    """
     if dt.datetime.fromtimestamp(hour_ms // 1000, dt.UTC).hour != world.backup_hour:
         return concat([])
     db = world.topology.tier(Tier.DB)
@@ -208,7 +213,7 @@ def backups(world: World, rng: np.random.Generator, hour_ms: int) -> Sessions:
     return make_sessions(
         n,
         start_ms=hour_ms + rng.integers(0, HOUR_MS, n),
-        duration_ms=size // rng.integers(2_000, 20_000, n) + 60_000,
+        duration_ms=rng.integers(20 * 60_000, 90 * 60_000, n),
         src=world.ipv4[db],
         dst=np.array(internet.STORAGE_ENDPOINTS, dtype=object)[db % 3],
         src_port=ephemeral_ports(rng, n),

@@ -8,6 +8,7 @@ database). The first spoke and about a third of the others are dual-stack, so ev
 IPv6 "where a VNet has it".
 """
 
+import ipaddress
 import uuid
 from dataclasses import dataclass
 from enum import StrEnum
@@ -184,8 +185,13 @@ def _vm(index: int, tier: Tier, subnet: Subnet, mac: str, host: int) -> Vm:
         subnet=subnet,
         mac=mac,
         ipv4=f"10.{vnet}.{third}.{last}",
-        ipv6=f"fd00:db8:{vnet:x}:{third:x}::{last:x}" if subnet.vnet.dual_stack else None,
+        ipv6=_ipv6(vnet, third, last) if subnet.vnet.dual_stack else None,
     )
+
+
+def _ipv6(vnet: int, subnet: int, host: int) -> str:
+    """A unique-local address fd00:db8:<vnet>:<subnet>::<host>, in RFC 5952 form as logged."""
+    return str(ipaddress.IPv6Address(f"fd00:db8:{vnet:x}:{subnet:x}::{host:x}"))
 
 
 def _unique_macs(rng: np.random.Generator, count: int) -> list[str]:
