@@ -47,7 +47,7 @@ def main() -> None:
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(
         f"{args.hours} h x {args.vms} VMs ({args.format}): {totals.flows:,} flows, "
-        f"{totals.records:,} records, {len(totals.blobs):,} blobs, {written / 1e6:,.0f} MB"
+        f"{totals.records:,} records, {totals.blobs:,} blobs, {written / 1e6:,.0f} MB"
     )
     print(
         f"time {seconds:.1f} s, {totals.flows / seconds:,.0f} flows/s, peak RSS {peak_mb:,.0f} MB"

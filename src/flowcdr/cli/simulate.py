@@ -163,7 +163,7 @@ def simulate(
 
 def _summary(totals: Totals, labels: int, labels_path: Path, intel: Path, listed: int) -> str:
     return (
-        f"simulated {totals.flows} flows in {totals.records} records, {len(totals.blobs)} blobs "
+        f"simulated {totals.flows} flows in {totals.records} records, {totals.blobs} blobs "
         f"over {totals.hours} hours; {labels} labels in {labels_path}; "
         f"threat-intel feed {intel} ({listed} scenario addresses)"
     )

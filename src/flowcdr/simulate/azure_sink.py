@@ -44,6 +44,9 @@ class AzureSink:
         ids = [_HEAD_ID, *committed, _TAIL_ID]
         client.commit_block_list([BlobBlock(block_id=i) for i in ids])
 
+    def finish(self, container: str, blob: str) -> None:
+        self._blocks.pop((container, blob), None)
+
     def _container(self, name: str) -> ContainerClient:
         client = self._containers.get(name)
         if client is None:

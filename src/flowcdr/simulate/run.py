@@ -13,7 +13,7 @@ the same whatever formats are written or scenarios injected.
 import itertools
 import time
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -56,7 +56,7 @@ class Totals:
     hours: int = 0
     flows: int = 0
     records: int = 0
-    blobs: set[tuple[str, str]] = field(default_factory=set)
+    blobs: int = 0
 
 
 @dataclass(frozen=True)
@@ -96,6 +96,7 @@ class Simulation:
             fmt: np.random.default_rng(self._encode_seed.integers(1 << 62)) for fmt in plan.formats
         }
         carried = observe(concat([]))
+        blobs = _GrowingBlobs(sink, totals)
         wall_start = pace.clock() if pace else 0.0
         for hour in range(plan.hours):
             hour_ms = plan.start_ms + hour * HOUR_MS
@@ -106,14 +107,16 @@ class Simulation:
                 for fmt in plan.formats:
                     records = encode_records(chunk, self.topology, fmt, encoders[fmt])
                     if pace is None:
-                        _append_by_blob(sink, records, totals)
+                        blobs.append_by_blob(records)
                     else:
                         held.extend(records)
             if pace is not None:
-                self._write_live(sink, held, pace, wall_start, totals)
+                self._write_live(blobs, held, pace, wall_start)
+            blobs.finish_before(hour_ms + HOUR_MS)
             totals.hours += 1
             if progress is not None:
                 progress(totals)
+        blobs.finish_before(None)
         return totals
 
     def _flows_of_hour(self, hour_ms: int, carried: Flows) -> tuple[Flows, Flows]:
@@ -134,7 +137,7 @@ class Simulation:
         return self._attacks.take(np.arange(first, end))
 
     def _write_live(
-        self, sink: BlobSink, records: list[Record], pace: Pace, wall_start: float, totals: Totals
+        self, blobs: "_GrowingBlobs", records: list[Record], pace: Pace, wall_start: float
     ) -> None:
         """Append each record as its own block, in write order, keeping to the pace."""
         for record in sorted(records, key=lambda r: r.time_ms):
@@ -142,9 +145,44 @@ class Simulation:
             wait = wall_start + due - pace.clock()
             if wait > 0:
                 pace.sleep(wait)
-            sink.append(record.container, record.blob, [record.data])
-            totals.blobs.add((record.container, record.blob))
-            totals.records += 1
+            blobs.append(record.container, record.blob, record.time_ms, [record.data])
+
+
+class _GrowingBlobs:
+    """The sink and the blobs still growing in it; a blob is finished once its hour is over.
+
+    Only the blobs of the current and the next hour are remembered, so a month-long run holds
+    no more than an hour-long one.
+    """
+
+    def __init__(self, sink: BlobSink, totals: Totals) -> None:
+        self._sink = sink
+        self._totals = totals
+        self._open: dict[tuple[str, str], int] = {}
+
+    def append(self, container: str, blob: str, time_ms: int, blocks: list[bytes]) -> None:
+        key = (container, blob)
+        if key not in self._open:
+            self._open[key] = time_ms - time_ms % HOUR_MS
+            self._totals.blobs += 1
+        self._sink.append(container, blob, blocks)
+        self._totals.records += len(blocks)
+
+    def append_by_blob(self, records: Iterable[Record]) -> None:
+        """Each blob's records with one commit (batch mode)."""
+        by_blob: dict[tuple[str, str], tuple[int, list[bytes]]] = {}
+        for record in records:
+            key = (record.container, record.blob)
+            by_blob.setdefault(key, (record.time_ms, []))[1].append(record.data)
+        for (container, blob), (time_ms, blocks) in by_blob.items():
+            self.append(container, blob, time_ms, blocks)
+
+    def finish_before(self, hour_ms: int | None) -> None:
+        """Finish the blobs of the hours before ``hour_ms`` (all of them for None)."""
+        done = [k for k, hour in self._open.items() if hour_ms is None or hour < hour_ms]
+        for container, blob in done:
+            self._sink.finish(container, blob)
+            del self._open[(container, blob)]
 
 
 def _nic_chunks(flows: Flows, size: int) -> Iterator[Flows]:
@@ -161,14 +199,3 @@ def _nic_chunks(flows: Flows, size: int) -> Iterator[Flows]:
     for first, end in itertools.pairwise(bounds):
         if end > first:
             yield flows.take(slice(first, end))
-
-
-def _append_by_blob(sink: BlobSink, records: Iterable[Record], totals: Totals) -> None:
-    """Append each blob's records with one commit (batch mode)."""
-    by_blob: dict[tuple[str, str], list[bytes]] = {}
-    for record in records:
-        by_blob.setdefault((record.container, record.blob), []).append(record.data)
-    for (container, blob), blocks in by_blob.items():
-        sink.append(container, blob, blocks)
-        totals.blobs.add((container, blob))
-        totals.records += len(blocks)

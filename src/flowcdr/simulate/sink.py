@@ -16,7 +16,10 @@ TAIL = b"]}"
 
 class BlobSink(Protocol):
     def append(self, container: str, blob: str, records: list[bytes]) -> None:
-        """Append ``records`` to the blob (created if new) and commit, tail last."""
+        """Append ``records`` to the blob (started afresh if new to this sink); tail last."""
+
+    def finish(self, container: str, blob: str) -> None:
+        """The blob's hour is over: it gets no more records; forget what is kept for it."""
 
     def close(self) -> None:
         """Release what the sink holds (connections)."""
@@ -50,6 +53,9 @@ class FolderSink:
             path.write_bytes(HEAD + b"".join(record_blocks(records, first=True)) + TAIL)
             self._started.add(path)
 
+    def finish(self, container: str, blob: str) -> None:
+        self._started.discard(self.root / container / blob)
+
     def close(self) -> None:
         """Files are closed after each append: nothing to release."""
 
@@ -59,15 +65,21 @@ class MemorySink:
 
     def __init__(self) -> None:
         self.blobs: dict[tuple[str, str], list[bytes]] = {}
+        self.finished: set[tuple[str, str]] = set()
         self.commits = 0
 
     def append(self, container: str, blob: str, records: list[bytes]) -> None:
+        if (container, blob) in self.finished:
+            raise AssertionError(f"append to the finished blob {blob!r}")
         blocks = self.blobs.get((container, blob))
         if blocks is None:
             self.blobs[(container, blob)] = [HEAD, *record_blocks(records, first=True), TAIL]
         else:
             blocks[-1:] = [*record_blocks(records, first=False), TAIL]
         self.commits += 1
+
+    def finish(self, container: str, blob: str) -> None:
+        self.finished.add((container, blob))
 
     def content(self, container: str, blob: str) -> bytes:
         return b"".join(self.blobs[(container, blob)])

@@ -37,6 +37,10 @@ class CheckedSink:
         assert on_disk == b"".join(blocks)
         assert len(json.loads(on_disk)["records"]) == len(blocks) - 2
 
+    def finish(self, container: str, blob: str) -> None:
+        self.folder.finish(container, blob)
+        self.memory.finish(container, blob)
+
     def close(self) -> None:
         self.folder.close()
 
@@ -63,8 +67,15 @@ def test_live_mode_commits_every_record_before_the_tail_at_the_pace(tmp_path: Pa
     speed = 30.0
     totals = Simulation(LIVE_PLAN).run(sink, Pace(speed, sleep=fake.sleep, clock=fake.clock))
     assert sink.commits == totals.records > 0
+    assert sink.memory.finished == set(sink.memory.blobs)
+    assert totals.blobs == len(sink.memory.blobs)
     # Two simulated hours at 30 minutes a second: the last record is due after about 4 s.
     assert 2 * 60 / speed <= fake.slept <= (2 * 60 + 1) / speed
+
+
+def test_every_blob_is_finished_once_its_hour_is_over(simulated) -> None:
+    _, sink = simulated
+    assert sink.finished == set(sink.blobs)
 
 
 def test_live_and_batch_modes_write_the_same_blobs(tmp_path: Path) -> None:
