@@ -6,6 +6,7 @@ before anything is written, naming the option.
 """
 
 import datetime as dt
+import sys
 from pathlib import Path
 
 import click
@@ -150,7 +151,7 @@ def simulate(
         write_labels(labels_path, simulation.labels)
         listed = write_intel(intel_path, simulation.labels, simulation.intel_rng)
         pace = Pace(speed or 1.0) if live else None
-        with click.progressbar(length=hours, label="simulating hours", file=None) as bar:
+        with click.progressbar(length=hours, label="simulating hours", file=sys.stderr) as bar:
             totals = simulation.run(sink, pace, progress=lambda _: bar.update(1))
     except OSError as error:
         raise click.ClickException(f"cannot write {error.filename or out}: {error}") from error

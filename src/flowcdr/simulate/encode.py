@@ -27,6 +27,8 @@ _WRITE_DELAY_TICKS = (5_000_000, 300_000_000)
 
 
 class LogFormat(StrEnum):
+    """The two flow logs: NSG flow logs (v2) and VNet flow logs (v4), each in its container."""
+
     NSG = "nsg"
     VNET = "vnet"
 

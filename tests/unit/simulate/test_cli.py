@@ -42,6 +42,16 @@ def test_labels_elsewhere_take_the_feed_with_them(tmp_path: Path) -> None:
     assert (tmp_path / "truth" / "run1-intel.txt").exists()
 
 
+def test_live_mode_into_a_folder_leaves_whole_blobs(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    result = simulate("--out", str(out), *SMALL, "--scenarios", "none", "--live", "--speed", "1e6")
+    assert result.exit_code == 0, result.output
+    blobs = list(out.rglob("PT1H.json"))
+    assert len(blobs) == 2 * 2 * 5  # two formats, this hour and the next (minute 59), 5 NICs
+    for path in blobs:
+        assert json.loads(path.read_bytes())["records"]
+
+
 @pytest.mark.parametrize(
     ("args", "option", "says"),
     [
