@@ -68,6 +68,12 @@ class Settings(BaseSettings):
         le=300,
         description="Longest an acknowledged batch waits in the journal before it is queryable.",
     )
+    detect_interval_seconds: float = Field(
+        default=15.0,
+        gt=0,
+        le=3600,
+        description="How often detection evaluates the windows that new flows touched.",
+    )
     config_file: Path | None = Field(
         default=None, description="TOML file read for settings not given in the environment."
     )

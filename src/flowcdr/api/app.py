@@ -11,7 +11,18 @@ from fastapi import FastAPI
 from fastapi.concurrency import run_in_threadpool
 
 from flowcdr.api import errors
-from flowcdr.api.routes import audit, auth, flowlogs, flows, health, ingest, insights, tokens
+from flowcdr.api.detection import keep_detecting
+from flowcdr.api.routes import (
+    audit,
+    auth,
+    findings,
+    flowlogs,
+    flows,
+    health,
+    ingest,
+    insights,
+    tokens,
+)
 from flowcdr.api.services import Services
 from flowcdr.config import Settings
 
@@ -38,17 +49,22 @@ def create_app(settings: Settings) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        retention = asyncio.create_task(keep_retention(services))
+        tasks = [
+            asyncio.create_task(keep_retention(services)),
+            asyncio.create_task(keep_detecting(services)),
+        ]
         yield
-        retention.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await retention
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
         services.stop()
 
     app = FastAPI(title="flowcdr gateway", version="0.1.0", lifespan=lifespan)
     app.state.services = services
     errors.install(app)
-    routers = (health, auth, tokens, flowlogs, audit, ingest, flows, insights)
+    routers = (health, auth, tokens, flowlogs, audit, ingest, flows, insights, findings)
     for router in (module.router for module in routers):
         app.include_router(router)
     return app

@@ -2,9 +2,15 @@
 
 from dataclasses import dataclass
 
+import flowcdr.detections
 from flowcdr.auth.throttle import Throttle
 from flowcdr.auth.tokens import TokenSigner
 from flowcdr.config import Settings
+from flowcdr.detect.catalogue import load_rules
+from flowcdr.detect.continuous import ContinuousDetector
+from flowcdr.detect.ledger import FindingLedger
+from flowcdr.detect.rule import Rule
+from flowcdr.detect.settings import DetectSettings
 from flowcdr.store import keys
 from flowcdr.store.control import ControlStore
 from flowcdr.store.flows import DuckFlowStore
@@ -17,6 +23,9 @@ class Services:
     flows: DuckFlowStore
     signer: TokenSigner
     throttle: Throttle
+    rules: dict[str, Rule]
+    ledger: FindingLedger
+    detector: ContinuousDetector
 
     @classmethod
     def start(cls, settings: Settings) -> "Services":
@@ -24,14 +33,30 @@ class Services:
         key = keys.load_or_create(
             settings.data_dir / "jwt.key", settings.jwt_key, keys.new_jwt_key()
         )
+        rules = load_rules(flowcdr.detections)
+        # Every tenant runs the catalogue's defaults until per-tenant settings are kept.
+        enabled = DetectSettings().enabled(rules)
+        ledger = FindingLedger(store)
+        detector = ContinuousDetector(
+            rules,
+            ledger,
+            lambda _tenant: enabled,
+            min_rerun_seconds=settings.detect_interval_seconds,
+        )
+        flows = DuckFlowStore.open(
+            settings.data_dir / "flows.duckdb",
+            merge_seconds=settings.ingest_merge_seconds,
+            on_merge=detector.touched,
+        )
         return cls(
             settings,
             store,
-            DuckFlowStore.open(
-                settings.data_dir / "flows.duckdb", merge_seconds=settings.ingest_merge_seconds
-            ),
+            flows,
             TokenSigner(key),
             Throttle(settings.login_failures, settings.login_window_seconds),
+            rules,
+            ledger,
+            detector,
         )
 
     def stop(self) -> None:

@@ -129,14 +129,15 @@ class ControlStore:
         self.engine.dispose()
 
     @contextmanager
-    def _write(self) -> Iterator[sa.Connection]:
+    def write(self) -> Iterator[sa.Connection]:
+        """A write transaction; writers take turns (SQLite has one writer at a time)."""
         with self._write_lock, self.engine.begin() as connection:
             yield connection
 
     # Tenants and users -------------------------------------------------------------------
 
     def add_user(self, username: str, tenant: str, role: str, password_hash: str) -> User:
-        with self._write() as c:
+        with self.write() as c:
             tenant_id = c.execute(sa.select(tenants.c.id).where(tenants.c.name == tenant)).scalar()
             if tenant_id is None:
                 tenant_id = new_id()
@@ -169,7 +170,7 @@ class ControlStore:
             return [_user(row) for row in c.execute(query).mappings()]
 
     def set_disabled(self, username: str, disabled: bool) -> None:
-        with self._write() as c:
+        with self.write() as c:
             done = c.execute(
                 users.update().where(users.c.username == username).values(disabled=disabled)
             )
@@ -182,7 +183,7 @@ class ControlStore:
         self, token_id: str, tenant_id: str, user_id: str, token_hash: str, expires_at: str
     ) -> SubscriptionToken:
         created = now()
-        with self._write() as c:
+        with self.write() as c:
             c.execute(
                 subscription_tokens.insert().values(
                     id=token_id,
@@ -211,7 +212,7 @@ class ControlStore:
             return [_token(row) for row in c.execute(query).mappings()]
 
     def touch_subscription_token(self, token_id: str, when: str) -> None:
-        with self._write() as c:
+        with self.write() as c:
             c.execute(
                 subscription_tokens.update()
                 .where(subscription_tokens.c.id == token_id)
@@ -220,7 +221,7 @@ class ControlStore:
 
     def revoke_subscription_token(self, tenant_id: str, token_id: str) -> bool:
         table = subscription_tokens
-        with self._write() as c:
+        with self.write() as c:
             done = c.execute(
                 table.update()
                 .where(table.c.id == token_id, table.c.tenant_id == tenant_id)
@@ -240,7 +241,7 @@ class ControlStore:
         self, tenant_id: str, deployment_name: str, subscription_id: str, buckets: Sequence[Bucket]
     ) -> FlowLogConfig:
         config_id, stamp = new_id(), now()
-        with self._write() as c:
+        with self.write() as c:
             self._check_unique_name(c, tenant_id, deployment_name, None)
             c.execute(
                 flowlog_configs.insert().values(
@@ -266,7 +267,7 @@ class ControlStore:
         buckets: Sequence[Bucket],
     ) -> FlowLogConfig | None:
         stamp = now()
-        with self._write() as c:
+        with self.write() as c:
             done = c.execute(
                 flowlog_configs.update()
                 .where(flowlog_configs.c.id == config_id, flowlog_configs.c.tenant_id == tenant_id)
@@ -284,7 +285,7 @@ class ControlStore:
         return self.config(tenant_id, config_id)
 
     def delete_config(self, tenant_id: str, config_id: str) -> bool:
-        with self._write() as c:
+        with self.write() as c:
             owned = c.execute(
                 sa.select(flowlog_configs.c.id).where(
                     flowlog_configs.c.id == config_id, flowlog_configs.c.tenant_id == tenant_id
@@ -378,7 +379,7 @@ class ControlStore:
         client: str | None = None,
         outcome: str = "ok",
     ) -> None:
-        with self._write() as c:
+        with self.write() as c:
             c.execute(
                 audit_log.insert().values(
                     tenant_id=tenant_id,

@@ -23,6 +23,7 @@ from typing import Any, Protocol, TypeVar
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from flowcdr.errors import FlowcdrError
 from flowcdr.formats.schema import CLOSED_VALUES, STORED_SCHEMA
@@ -109,6 +110,9 @@ MAX_WAITING_ROWS = 4 * MERGE_ROWS
 RETRY_SECONDS = 5.0
 log = logging.getLogger(__name__)
 
+MergeListener = Callable[[str, dt.datetime, dt.datetime], None]
+"""Told (tenant, first flow time, last flow time) of each batch once it is merged."""
+
 
 @dataclass
 class _Journaling:
@@ -142,9 +146,15 @@ class DuckFlowStore:
     the only DuckDB writer; retention deletes run on it too.
     """
 
-    def __init__(self, database: duckdb.DuckDBPyConnection, journal: Journal,
-                 merge_seconds: float) -> None:  # fmt: skip
+    def __init__(
+        self,
+        database: duckdb.DuckDBPyConnection,
+        journal: Journal,
+        merge_seconds: float,
+        on_merge: MergeListener | None = None,
+    ) -> None:
         self._db = database
+        self._on_merge = on_merge
         self._journal = journal
         self._merge_seconds = merge_seconds
         self._wake = threading.Condition()
@@ -160,14 +170,20 @@ class DuckFlowStore:
         self._merger = threading.Thread(target=self._merge_loop, name="flowcdr-merger", daemon=True)
 
     @classmethod
-    def open(cls, path: Path, *, merge_seconds: float = 1.0) -> "DuckFlowStore":
-        """Open (or create) the store; batches journaled before a crash are merged first."""
+    def open(
+        cls, path: Path, *, merge_seconds: float = 1.0, on_merge: MergeListener | None = None
+    ) -> "DuckFlowStore":
+        """Open (or create) the store; batches journaled before a crash are merged first.
+
+        ``on_merge`` hears the tenant and time span of every batch once it is queryable (on the
+        merger's thread: it must be quick), which is what continuous detection runs on.
+        """
         path.parent.mkdir(parents=True, exist_ok=True)
         database = duckdb.connect(str(path))
         database.execute("SET enable_progress_bar = false")
         database.execute(FLOWS_DDL)
         database.execute(BATCHES_DDL)
-        store = cls(database, Journal(path.with_suffix(".journal")), merge_seconds)
+        store = cls(database, Journal(path.with_suffix(".journal")), merge_seconds, on_merge)
         store._recover()
         store._merger.start()
         store.flush()
@@ -351,6 +367,19 @@ class DuckFlowStore:
                 self._waiting_rows -= waiting.entry.table.num_rows
             self._merging = False
             self._wake.notify_all()
+        if self._on_merge is not None:
+            for (tenant_id, _), waiting in journaled:
+                _tell(self._on_merge, tenant_id, waiting.entry.table)
+
+
+def _tell(listener: MergeListener, tenant_id: str, table: pa.Table) -> None:
+    if table.num_rows == 0:
+        return
+    span = pc.min_max(table.column("time"))
+    try:
+        listener(tenant_id, span["min"].as_py(), span["max"].as_py())
+    except Exception:  # a listener's failure must not stop the merger
+        log.exception("the merge listener failed")
 
 
 def _metadata(batch: Batch) -> dict[str, str]:

@@ -34,6 +34,8 @@ MIGRATIONS: tuple[Migration, ...] = (
      _create(schema.tenants, schema.users, schema.subscription_tokens)),
     (2, "flow-log configurations and audit",
      _create(schema.flowlog_configs, schema.flowlog_buckets, schema.audit_log)),
+    (3, "findings, their hits and suppressions",
+     _create(schema.findings, schema.finding_hits, schema.suppressions)),
 )  # fmt: skip
 LATEST = MIGRATIONS[-1][0]
 

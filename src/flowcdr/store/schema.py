@@ -81,3 +81,76 @@ audit_log = sa.Table(
     sa.Column("outcome", sa.String(16), nullable=False),
     sa.Index("audit_by_tenant", "tenant_id", "id"),
 )
+
+# Findings of the detection engine (design.md section 6), with their lifecycle. A finding is the
+# sum of its hits: one row per rule window that fired, keyed so that a window evaluated again
+# (late flows) replaces its hit instead of adding one. ``first_bucket``/``last_bucket_end``
+# bound the windows, for the dedup rule: a new hit within the rule's dedup time extends it.
+findings = sa.Table(
+    "findings",
+    metadata,
+    sa.Column("id", sa.String(36), primary_key=True),
+    sa.Column("tenant_id", sa.String(36), sa.ForeignKey("tenants.id"), nullable=False),
+    sa.Column("rule_id", sa.String(64), nullable=False),
+    sa.Column("dedup_key", sa.Text, nullable=False),
+    sa.Column("title", sa.String(200), nullable=False),
+    sa.Column("severity", sa.String(8), nullable=False),
+    sa.Column("tactics", sa.Text, nullable=False),  # JSON list
+    sa.Column("techniques", sa.Text, nullable=False),  # JSON list
+    sa.Column("src_ip", sa.String(45)),
+    sa.Column("dst_ip", sa.String(45)),
+    sa.Column("dst_port", sa.Integer),
+    sa.Column("protocol", sa.Integer),
+    sa.Column("resource_id", sa.Text),
+    sa.Column("subscription_id", sa.String(64)),
+    sa.Column("first_seen", sa.String(32), nullable=False),
+    sa.Column("last_seen", sa.String(32), nullable=False),
+    sa.Column("flow_count", sa.BigInteger, nullable=False),
+    sa.Column("bytes", sa.BigInteger),
+    sa.Column("windows", sa.Integer, nullable=False),
+    sa.Column("evidence", sa.Text, nullable=False),  # JSON object
+    sa.Column("first_bucket", sa.String(32), nullable=False),
+    sa.Column("last_bucket_end", sa.String(32), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("status_by", sa.String(128)),
+    sa.Column("status_at", sa.String(32)),
+    sa.Column("note", sa.Text),
+    sa.Column("created_at", sa.String(32), nullable=False),
+    sa.Column("updated_at", sa.String(32), nullable=False),
+    sa.Index("findings_by_key", "tenant_id", "rule_id", "dedup_key"),
+    sa.Index("findings_by_time", "tenant_id", "last_seen"),
+)
+
+finding_hits = sa.Table(
+    "finding_hits",
+    metadata,
+    sa.Column("tenant_id", sa.String(36), primary_key=True),
+    sa.Column("rule_id", sa.String(64), primary_key=True),
+    sa.Column("dedup_key", sa.Text, primary_key=True),
+    sa.Column("bucket", sa.String(32), primary_key=True),
+    sa.Column(
+        "finding_id",
+        sa.String(36),
+        sa.ForeignKey("findings.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    sa.Column("bucket_end", sa.String(32), nullable=False),
+    sa.Column("hit", sa.Text, nullable=False),  # JSON: addresses, counts, severity, evidence
+    sa.Index("hits_by_finding", "finding_id"),
+)
+
+suppressions = sa.Table(
+    "suppressions",
+    metadata,
+    sa.Column("id", sa.String(36), primary_key=True),
+    sa.Column("tenant_id", sa.String(36), sa.ForeignKey("tenants.id"), nullable=False),
+    sa.Column("cidr", sa.String(50)),
+    sa.Column("port", sa.Integer),
+    sa.Column("rule_id", sa.String(64)),
+    sa.Column("resource_id", sa.Text),
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("created_by", sa.String(128), nullable=False),
+    sa.Column("created_at", sa.String(32), nullable=False),
+    sa.Column("expires_at", sa.String(32)),
+    sa.Index("suppressions_by_tenant", "tenant_id"),
+)
