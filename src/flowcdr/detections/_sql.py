@@ -35,15 +35,22 @@ def vertical_scan(d: Sql, sources: str) -> str:
 
     A port counts as probed when no flow to it exchanged more than a handshake (at most five
     packets both ways, the SYN / SYN-ACK / RST of a probe, or a denial): a client that really
-    talks to many ports (passive FTP, RTP) carries data on them and is not a scan.
+    talks to many ports (passive FTP, RTP) carries data on them and is not a scan. Pairs with
+    fewer flows than the lower threshold cannot have that many ports, so they are dropped by
+    a cheap count before ports are counted.
     """
+    least = f"least({d.param('min_ports')}, {d.param('min_sensitive_ports')})"
     return f"""
-WITH ports AS (
-    SELECT bucket, src_ip, dst_ip, dst_port, min(protocol) AS protocol,
-           {context(d)},
+WITH pairs AS (
+    SELECT bucket, src_ip, dst_ip FROM f WHERE {sources}
+    GROUP BY bucket, src_ip, dst_ip HAVING count(*) >= {least}
+),
+ports AS (
+    SELECT bucket, src_ip, dst_ip, dst_port, min(protocol) AS protocol, {context(d)},
            max({PACKETS}) > 5 AS answered,
            max(CASE WHEN decision = 'deny' THEN 1 ELSE 0 END) AS denied
-    FROM f WHERE {sources}
+    FROM f JOIN pairs USING (bucket, src_ip, dst_ip)
+    WHERE {sources}
     GROUP BY bucket, src_ip, dst_ip, dst_port
 )
 SELECT bucket, src_ip, dst_ip, {NO_PORT}, min(protocol) AS protocol,
@@ -64,26 +71,44 @@ HAVING probed_ports >= {d.param("min_ports")}
 
 
 def horizontal_sweep(d: Sql, sources: str) -> str:
-    """One source touching one port on many hosts within a window."""
+    """One source touching one port on many hosts within a window (a cheap count first drops
+    the (source, port) pairs with too few flows to reach the threshold)."""
+    where = f"{sources} AND NOT {d.in_list('dst_port', 'ignored_ports')}"
     return f"""
+WITH pairs AS (
+    SELECT bucket, src_ip, dst_port FROM f WHERE {where}
+    GROUP BY bucket, src_ip, dst_port HAVING count(*) >= {d.param("min_hosts")}
+)
 SELECT bucket, src_ip, {NO_DST}, dst_port, min(protocol) AS protocol, {context(d)},
        {d.count_distinct("dst_ip")} AS hosts,
        {d.count_distinct("dst_ip", "decision = 'deny'")} AS denied_hosts,
        {d.count_distinct("dst_ip", f"{PACKETS} > 5")} AS answering_hosts
-FROM f
-WHERE {sources} AND NOT {d.in_list("dst_port", "ignored_ports")}
+FROM f JOIN pairs USING (bucket, src_ip, dst_port)
+WHERE {where}
 GROUP BY bucket, src_ip, dst_port
 HAVING hosts >= {d.param("min_hosts")}
 """  # noqa: S608 - rule SQL is code; tunables are bound parameters
 
 
-def connections(d: Sql, where: str) -> str:
+def connections(
+    d: Sql,
+    where: str,
+    keys: tuple[str, ...] = ("src_ip", "dst_ip", "dst_port"),
+    at_least: str = "1",
+) -> str:
     """One row per connection (a 5-tuple within a window): its begin, end, packets, bytes.
 
     Flow-log counters of ``continue`` and ``end`` tuples are deltas, so sums are totals; a
-    connection's duration is the span of its tuples.
+    connection's duration is the span of its tuples. Grouping by 5-tuple is the costly step,
+    so only groups of ``keys`` with ``at_least`` flows (a cheap count) are expanded: a rule
+    that needs N connections per key cannot fire with fewer than N flows.
     """
+    joined = ", ".join(keys)
     return f"""
+candidates AS (
+    SELECT bucket, {joined} FROM f WHERE {where}
+    GROUP BY bucket, {joined} HAVING count(*) >= {at_least}
+),
 conns AS (
     SELECT bucket, src_ip, dst_ip, dst_port, src_port, min(protocol) AS protocol,
            {d.any_value("resource_id")} AS resource_id,
@@ -91,8 +116,10 @@ conns AS (
            min(time) AS started, max(time) AS ended, count(*) AS flows,
            sum({PACKETS}) AS packets, sum({BYTES}) AS bytes,
            sum(coalesce(src_bytes, 0)) AS sent, sum(coalesce(dst_bytes, 0)) AS received,
+           count(src_bytes) AS counted,
            max(CASE WHEN decision = 'allow' THEN 1 ELSE 0 END) AS allowed
-    FROM f WHERE {where}
+    FROM f JOIN candidates USING (bucket, {joined})
+    WHERE {where}
     GROUP BY bucket, src_ip, dst_ip, dst_port, src_port
 )"""  # noqa: S608 - rule SQL is code
 
@@ -105,7 +132,7 @@ def brute_force(d: Sql, where: str) -> str:
     NSG v1 log has no counters: there only the count of connections speaks.
     """
     return f"""
-WITH {connections(d, where).strip()}
+WITH {connections(d, where, at_least=d.param("min_attempts")).strip()}
 SELECT bucket, src_ip, dst_ip, dst_port, min(protocol) AS protocol,
        {d.any_value("resource_id")} AS resource_id,
        {d.any_value("subscription_id")} AS subscription_id,

@@ -18,7 +18,7 @@ from flowcdr.detect import Case, CaseFlow, Rule, RuleMeta, Tunable
 from flowcdr.detect.beacon import beacon_score
 from flowcdr.detect.dialect import Sql
 from flowcdr.detect.rule import Row, TunableValue
-from flowcdr.detections._sql import ALLOWED, BYTES, TO_INTERNET
+from flowcdr.detections._sql import ALLOWED, TO_INTERNET, connections
 
 WINDOW = 6 * 3600
 MIN_POPULATION = 10
@@ -27,17 +27,9 @@ VM, C2 = "10.0.14.4", "22.66.1.1"
 
 
 def query(d: Sql) -> str:
+    where = f"{TO_INTERNET} AND {ALLOWED} AND NOT {d.in_list('dst_port', 'ignored_ports')}"
     return f"""
-WITH conns AS (
-    SELECT bucket, src_ip, dst_ip, dst_port, src_port, min(protocol) AS protocol,
-           {d.any_value("resource_id")} AS resource_id,
-           {d.any_value("subscription_id")} AS subscription_id,
-           min(time) AS started, max(time) AS ended, count(*) AS flows,
-           sum({BYTES}) AS bytes, sum(src_bytes) AS sent
-    FROM f
-    WHERE {TO_INTERNET} AND {ALLOWED} AND NOT {d.in_list("dst_port", "ignored_ports")}
-    GROUP BY bucket, src_ip, dst_ip, dst_port, src_port
-),
+WITH {connections(d, where, ("src_ip", "dst_ip"), d.param("min_connections")).strip()},
 pairs AS (
     SELECT bucket, src_ip, dst_ip, min(dst_port) AS dst_port, min(protocol) AS protocol,
            {d.any_value("resource_id")} AS resource_id,
@@ -45,13 +37,14 @@ pairs AS (
            min(started) AS first_seen, max(ended) AS last_seen, sum(flows) AS flow_count,
            sum(bytes) AS bytes, count(*) AS connections,
            {d.sorted_list(d.epoch("started"), "started")} AS starts,
-           {d.sorted_list("coalesce(sent, -1)", "started")} AS sizes
+           {d.sorted_list("CASE WHEN counted > 0 THEN sent ELSE -1 END", "started")} AS sizes
     FROM conns
     GROUP BY bucket, src_ip, dst_ip
     HAVING connections >= {d.param("min_connections")}
 ),
 callers AS (
-    SELECT bucket, dst_ip, {d.count_distinct("src_ip")} AS callers FROM conns
+    SELECT bucket, dst_ip, {d.count_distinct("src_ip")} AS callers FROM f
+    WHERE {where} AND dst_ip IN (SELECT dst_ip FROM pairs)
     GROUP BY bucket, dst_ip
 ),
 population AS (

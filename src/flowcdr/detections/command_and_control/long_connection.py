@@ -16,21 +16,26 @@ EDGE = 600
 
 def query(d: Sql) -> str:
     start, first, last = d.epoch("bucket"), d.epoch("min(time)"), d.epoch("max(time)")
+    where = f"{TO_INTERNET} AND {ALLOWED}"
     return f"""
-WITH conns AS (
+WITH early AS (
+    SELECT DISTINCT bucket, src_ip, dst_ip, dst_port, src_port FROM f
+    WHERE {where} AND state = 'continue' AND {d.epoch("time")} - {start} <= {EDGE}
+),
+conns AS (
     SELECT bucket, src_ip, dst_ip, dst_port, src_port, min(protocol) AS protocol,
            {d.any_value("resource_id")} AS resource_id,
            {d.any_value("subscription_id")} AS subscription_id,
            min(time) AS first_seen, max(time) AS last_seen, count(*) AS flow_count,
            sum({BYTES}) AS bytes
-    FROM f WHERE {TO_INTERNET} AND {ALLOWED}
+    FROM f JOIN early USING (bucket, src_ip, dst_ip, dst_port, src_port) WHERE {where}
     GROUP BY bucket, src_ip, dst_ip, dst_port, src_port
     HAVING {d.count_if("state = 'begin'")} = 0
        AND {first} - {start} <= {EDGE} AND {start} + 3600 - {last} <= {EDGE}
 ),
 callers AS (
     SELECT bucket, dst_ip, {d.count_distinct("src_ip")} AS callers FROM f
-    WHERE {TO_INTERNET} GROUP BY bucket, dst_ip
+    WHERE {TO_INTERNET} AND dst_ip IN (SELECT dst_ip FROM conns) GROUP BY bucket, dst_ip
 )
 SELECT conns.*, callers.callers AS callers
 FROM conns JOIN callers ON callers.bucket = conns.bucket AND callers.dst_ip = conns.dst_ip

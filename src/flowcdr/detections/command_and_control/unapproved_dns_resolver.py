@@ -15,13 +15,14 @@ APPROVED = ("1.1.1.1", "1.0.0.1", "8.8.8.8", "8.8.4.4", "9.9.9.9", "149.112.112.
 
 def query(d: Sql) -> str:
     return f"""
-SELECT bucket, src_ip, dst_ip, CAST(min(dst_port) AS INTEGER) AS dst_port,
-       min(protocol) AS protocol, {context(d)},
+SELECT bucket, src_ip, CASE WHEN count(DISTINCT dst_ip) = 1 THEN min(dst_ip) END AS dst_ip,
+       CAST(min(dst_port) AS INTEGER) AS dst_port, min(protocol) AS protocol, {context(d)},
+       {d.count_distinct("dst_ip")} AS resolvers, min(dst_ip) AS sample_resolver,
        sum(coalesce(src_bytes, 0)) AS bytes_sent
 FROM f
 WHERE {TO_INTERNET} AND {ALLOWED} AND {d.in_list("dst_port", "ports")}
   AND NOT {d.in_list("dst_ip", "approved")}
-GROUP BY bucket, src_ip, dst_ip
+GROUP BY bucket, src_ip
 """  # noqa: S608 - rule SQL is code; tunables are bound parameters
 
 
@@ -46,7 +47,7 @@ RULE = Rule(
     ),
     window_seconds=3600,
     query=query,
-    dedup=("src_ip", "dst_ip"),
+    dedup=("src_ip",),
     tunables={
         "ports": Tunable((53, 853), "DNS and DNS over TLS."),
         "approved": Tunable(APPROVED, "Resolvers that are fine to use."),
@@ -57,6 +58,12 @@ RULE = Rule(
             (CaseFlow(5, VM, RESOLVER, 53, protocol=17),),
             expect=1,
             check={"dst_ip": RESOLVER},
+        ),
+        Case(
+            "two unknown resolvers: one finding for the VM",
+            (CaseFlow(5, VM, RESOLVER, 53, protocol=17), CaseFlow(9, VM, "22.66.6.7", 53)),
+            expect=1,
+            check={"dst_ip": None},
         ),
         Case("Google's resolver", (CaseFlow(5, VM, "8.8.8.8", 53, protocol=17),), expect=0),
         Case(

@@ -21,7 +21,7 @@ def query(d: Sql) -> str:
         f"OR {duration} >= {d.param('min_session_seconds')}))"
     )
     return f"""
-WITH {connections(d, where).strip()}
+WITH {connections(d, where, at_least=d.param("min_attempts")).strip()}
 SELECT bucket, src_ip, dst_ip, dst_port, min(protocol) AS protocol,
        {d.any_value("resource_id")} AS resource_id,
        {d.any_value("subscription_id")} AS subscription_id,

@@ -16,7 +16,7 @@ PORTS = (22, 3389, 21, 445, 1433, 3306, 5432, 5900, 5985, 5986, 27017)
 def query(d: Sql) -> str:
     where = f"{INBOUND_FROM_INTERNET} AND {ALLOWED} AND {d.in_list('dst_port', 'ports')}"
     return f"""
-WITH {connections(d, where).strip()}
+WITH {connections(d, where, ("dst_ip", "dst_port"), d.param("min_attempts")).strip()}
 SELECT bucket, CAST(NULL AS VARCHAR) AS src_ip, dst_ip, dst_port, min(protocol) AS protocol,
        {d.any_value("resource_id")} AS resource_id,
        {d.any_value("subscription_id")} AS subscription_id,

@@ -14,8 +14,9 @@ PORTS = (22, 23, 3389, 21, 445, 1433, 3306, 5432, 5900, 5985, 5986)
 
 def query(d: Sql) -> str:
     where = f"{TO_INTERNET} AND {ALLOWED} AND {d.in_list('dst_port', 'ports')}"
+    least = f"least({d.param('min_targets')}, {d.param('min_attempts_one_target')})"
     return f"""
-WITH {connections(d, where).strip()},
+WITH {connections(d, where, ("src_ip", "dst_port"), least).strip()},
 per_target AS (
     SELECT bucket, src_ip, dst_ip, dst_port, min(protocol) AS protocol,
            {d.any_value("resource_id")} AS resource_id,

@@ -22,17 +22,17 @@ WITH pairs AS (
            sum(coalesce(dst_bytes, 0)) AS bytes_received
     FROM f WHERE {TO_INTERNET} AND {ALLOWED}
     GROUP BY bucket, src_ip, dst_ip
+    HAVING bytes_sent >= {d.param("min_bytes")}
+       AND bytes_sent >= {d.param("min_ratio")} * bytes_received
 ),
 callers AS (
     SELECT bucket, dst_ip, {d.count_distinct("src_ip")} AS callers FROM f
-    WHERE {TO_INTERNET} GROUP BY bucket, dst_ip
+    WHERE {TO_INTERNET} AND dst_ip IN (SELECT dst_ip FROM pairs) GROUP BY bucket, dst_ip
 )
 SELECT pairs.*, callers.callers AS callers,
        round(pairs.bytes_sent / greatest(pairs.bytes_received, 1), 1) AS upload_ratio
 FROM pairs JOIN callers ON callers.bucket = pairs.bucket AND callers.dst_ip = pairs.dst_ip
-WHERE pairs.bytes_sent >= {d.param("min_bytes")}
-  AND pairs.bytes_sent >= {d.param("min_ratio")} * pairs.bytes_received
-  AND callers.callers <= {d.param("max_callers")}
+WHERE callers.callers <= {d.param("max_callers")}
 """  # noqa: S608 - rule SQL is code; tunables are bound parameters
 
 

@@ -14,12 +14,17 @@ VM = "10.0.25.4"
 def query(d: Sql) -> str:
     small = f"(decision = 'deny' OR {PACKETS} <= 2)"
     reflected = f"(protocol = 17 AND {d.in_list('src_port', 'reflector_ports')})"
+    least = f"least({d.param('min_sources')}, {d.param('min_reflectors')})"
     return f"""
+WITH candidates AS (
+    SELECT bucket, dst_ip FROM f WHERE {INBOUND_FROM_INTERNET}
+    GROUP BY bucket, dst_ip HAVING count(*) >= {least}
+)
 SELECT bucket, {NO_SRC}, dst_ip, CAST(min(dst_port) AS INTEGER) AS dst_port,
        min(protocol) AS protocol, {context(d)},
        {d.count_distinct("src_ip", small)} AS flooding_sources,
        {d.count_distinct("src_ip", reflected)} AS reflecting_sources
-FROM f
+FROM f JOIN candidates USING (bucket, dst_ip)
 WHERE {INBOUND_FROM_INTERNET}
 GROUP BY bucket, dst_ip
 HAVING flooding_sources >= {d.param("min_sources")}

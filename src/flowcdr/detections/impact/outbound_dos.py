@@ -12,12 +12,19 @@ VM, VICTIM = "10.0.24.4", "22.66.9.9"
 
 
 def query(d: Sql) -> str:
+    enough = (
+        f"count(*) >= {d.param('min_connections')} OR sum({PACKETS}) >= {d.param('min_packets')}"
+    )
     return f"""
+WITH candidates AS (
+    SELECT bucket, src_ip, dst_ip FROM f WHERE {TO_INTERNET}
+    GROUP BY bucket, src_ip, dst_ip HAVING {enough}
+)
 SELECT bucket, src_ip, dst_ip, CAST(min(dst_port) AS INTEGER) AS dst_port,
        min(protocol) AS protocol, {context(d)},
        {d.count_distinct("src_port")} AS connections, sum({PACKETS}) AS packets,
        {d.count_distinct("dst_port")} AS ports
-FROM f
+FROM f JOIN candidates USING (bucket, src_ip, dst_ip)
 WHERE {TO_INTERNET}
 GROUP BY bucket, src_ip, dst_ip
 HAVING connections >= {d.param("min_connections")} OR packets >= {d.param("min_packets")}
