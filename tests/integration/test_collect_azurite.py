@@ -31,13 +31,14 @@ def in_process_collector(
     source = AzureBlobSource(service_from_connection_string(azurite.connection_string))
     client = GatewayClient(gateway.base_url, token)
     try:
-        yield Collector(
+        with Collector(
             source,
             SqliteCheckpoints(state / "checkpoints.sqlite"),
             client,
             FolderDeadLetters(state / "dead"),
             discovery=Discovery(source, refresh_seconds=0),
-        )
+        ) as collector:
+            yield collector
     finally:
         client.close()
 

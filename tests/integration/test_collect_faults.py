@@ -153,13 +153,14 @@ def collector_for(
     source = AzureBlobSource(service_from_connection_string(azurite.connection_string))
     client = GatewayClient(url, token, backoff)
     try:
-        yield Collector(
+        with Collector(
             source,
             SqliteCheckpoints(state / "checkpoints.sqlite"),
             client,
             FolderDeadLetters(state / "dead"),
             discovery=Discovery(source, refresh_seconds=0),
-        )
+        ) as collector:
+            yield collector
     finally:
         client.close()
 

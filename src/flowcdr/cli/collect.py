@@ -148,7 +148,7 @@ def collect(
                 click.echo(f"replayed {delivered} dead letters; {refused} refused again", err=True)
                 sys.exit(1 if refused else 0)
             source = _source(connection_string, account_url, folder)
-            collector = Collector(
+            with Collector(
                 source,
                 SqliteCheckpoints(state),
                 gateway,
@@ -157,15 +157,15 @@ def collect(
                 pass_bytes=pass_mb << 20,
                 stop=stop,
                 discovery=Discovery(source, refresh_seconds=interval * 10),
-            )
-            _run(
-                collector,
-                stop,
-                once=once,
-                interval=interval,
-                backfill_hours=backfill_hours,
-                console=console,
-            )
+            ) as collector:
+                _run(
+                    collector,
+                    stop,
+                    once=once,
+                    interval=interval,
+                    backfill_hours=backfill_hours,
+                    console=console,
+                )
         except CollectError as error:
             raise click.ClickException(str(error)) from None
         finally:
@@ -272,3 +272,7 @@ def _stopping_on_signals(stop: threading.Event) -> Iterator[None]:
     finally:
         for number, handler in previous.items():
             signal.signal(number, handler)
+
+
+if __name__ == "__main__":  # ``python -m flowcdr.cli.collect``: without the gateway's imports
+    collect()

@@ -31,6 +31,10 @@ _CLIENT_OPTIONS: dict[str, Any] = {
     "retry_policy": _ExponentialRetry(
         initial_backoff=1, increment_base=2, retry_total=2, random_jitter_range=1, retry_connect=1
     ),
+    # A single 32 MiB GET peaks at about 9 times its size inside the SDK's transport; 8 MiB
+    # chunks into one buffer keep a pass's read near its own size at the same speed.
+    "max_single_get_size": 8 << 20,
+    "max_chunk_get_size": 8 << 20,
     "connection_timeout": 10,
     "read_timeout": 60,
 }
@@ -103,7 +107,7 @@ class AzureBlobSource:
             blocks = [Block("", properties.size)]  # written in one Put Blob: no block list
         return BlockList(_quoted(properties.etag), blocks, properties.last_modified)
 
-    def read(self, container: str, name: str, offset: int, length: int, etag: str) -> bytes:
+    def read(self, container: str, name: str, offset: int, length: int, etag: str) -> bytearray:
         if length <= 0:
             raise SourceError(f"blob {container}/{name}: refusing an empty range at {offset}")
         blob = self._service.get_blob_client(container, name)
@@ -114,14 +118,18 @@ class AzureBlobSource:
                 etag=etag,
                 match_condition=MatchConditions.IfNotModified,
             )
-            data: bytes = download.readall()
+            data = bytearray(length)
+            filled = 0
+            for chunk in download.chunks():
+                data[filled : filled + len(chunk)] = chunk
+                filled += len(chunk)
         except ResourceModifiedError:
             raise BlobChangedError(f"blob {container}/{name} changed since {etag}") from None
         except AzureError as error:
             raise SourceError(f"blob {container}/{name}: {_reason(error)}") from None
-        if len(data) != length:
+        if filled != length:
             raise SourceError(
-                f"blob {container}/{name}: asked for {length} bytes at {offset}, got {len(data)}"
+                f"blob {container}/{name}: asked for {length} bytes at {offset}, got {filled}"
             )
         return data
 

@@ -113,6 +113,7 @@ def timer_pass(settings: FunctionSettings) -> PassResult:
     try:
         return collector.run_pass()
     finally:
+        collector.close()
         gateway.close()
 
 
@@ -125,4 +126,5 @@ def blob_event(settings: FunctionSettings, path: str) -> int:
     try:
         return collector.collect_blob(container, name, settings.pass_bytes)
     finally:
+        collector.close()
         gateway.close()

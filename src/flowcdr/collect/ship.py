@@ -12,6 +12,7 @@ import enum
 import http.client
 import json
 import random
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -57,7 +58,10 @@ class Gateway(Protocol):
 
 
 class GatewayClient:
-    """Sends batches to one gateway with one subscription token (never logged or shown)."""
+    """Sends batches to one gateway with one subscription token (never logged or shown).
+
+    Safe to share between threads: each thread keeps its own keep-alive connection.
+    """
 
     def __init__(
         self,
@@ -77,7 +81,9 @@ class GatewayClient:
         self._token = token
         self._backoff = backoff or Backoff()
         self._sleep = sleep
-        self._connection: http.client.HTTPConnection | None = None
+        self._local = threading.local()
+        self._lock = threading.Lock()
+        self._connections: list[http.client.HTTPConnection] = []
         self.url = url
 
     def send(self, body: bytes, key: str, source: str) -> Delivery:
@@ -90,7 +96,7 @@ class GatewayClient:
             try:
                 status, retry_after, message = self._post(body, key, source)
             except (OSError, http.client.HTTPException) as error:
-                self.close()
+                self._drop()
                 status, retry_after, message = 0, None, f"{type(error).__name__}: {error}"
             if 200 <= status < 300:
                 return Delivery(Outcome.ACCEPTED, status, message, attempt)
@@ -113,15 +119,33 @@ class GatewayClient:
             self._sleep(wait)
 
     def close(self) -> None:
-        if self._connection is not None:
-            self._connection.close()
-            self._connection = None
+        """Close every thread's connection (a later send opens a new one)."""
+        with self._lock:
+            for connection in self._connections:
+                connection.close()
+
+    def _connection(self) -> http.client.HTTPConnection:
+        connection: http.client.HTTPConnection | None = getattr(self._local, "connection", None)
+        if connection is None:
+            kind = http.client.HTTPSConnection if self._https else http.client.HTTPConnection
+            connection = kind(self._host, self._port, timeout=self._backoff.timeout_seconds)
+            self._local.connection = connection
+            with self._lock:
+                self._connections.append(connection)
+        return connection
+
+    def _drop(self) -> None:
+        """Close this thread's connection after an error: its state is unknown."""
+        connection = getattr(self._local, "connection", None)
+        if connection is not None:
+            connection.close()
+            self._local.connection = None
+            with self._lock:
+                self._connections.remove(connection)
 
     def _post(self, body: bytes, key: str, source: str) -> tuple[int, float | None, str]:
-        if self._connection is None:
-            kind = http.client.HTTPSConnection if self._https else http.client.HTTPConnection
-            self._connection = kind(self._host, self._port, timeout=self._backoff.timeout_seconds)
-        self._connection.request(
+        connection = self._connection()
+        connection.request(
             "POST",
             self._path,
             body=body,
@@ -133,10 +157,10 @@ class GatewayClient:
                 "X-Flowcdr-Source": source[:1024],
             },
         )
-        response = self._connection.getresponse()
+        response = connection.getresponse()
         text = response.read()
         if response.will_close:
-            self.close()
+            self._drop()
         return response.status, _retry_after(response.getheader("Retry-After")), _message(text)
 
 

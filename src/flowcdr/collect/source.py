@@ -63,7 +63,9 @@ class BlobSource(Protocol):
         """The committed block list; raises ``SourceError`` if the blob is gone."""
         ...
 
-    def read(self, container: str, name: str, offset: int, length: int, etag: str) -> bytes:
+    def read(
+        self, container: str, name: str, offset: int, length: int, etag: str
+    ) -> bytes | bytearray:
         """``length`` (> 0) bytes from ``offset`` of the version ``etag``.
 
         Raises ``BlobChangedError`` when the blob is no longer that version.

@@ -11,6 +11,7 @@ from flowcdr.collect.collector import Collector, replay_dead_letters
 from flowcdr.collect.deadletter import FolderDeadLetters
 from flowcdr.collect.errors import BlobChangedError
 from flowcdr.collect.memory import MemorySource
+from flowcdr.collect.ship import Delivery
 from flowcdr.collect.source import NSG_CONTAINER
 
 from .helpers import HEAD, NAME, TAIL, FakeGateway, layout, record_block
@@ -27,7 +28,7 @@ def collector(
         gateway,
         FolderDeadLetters(tmp_path / "dead"),
         containers=[NSG_CONTAINER],
-        **options,  # type: ignore[arg-type]
+        **{"workers": 1, **options},  # type: ignore[arg-type]
     )
 
 
@@ -162,10 +163,34 @@ def test_a_blob_that_moves_on_between_list_and_read_is_listed_again(tmp_path: Pa
     assert gateway.numbers() == [2, 3, 4, 5]
 
 
-def test_a_stop_request_finishes_the_block_in_flight_only(tmp_path: Path) -> None:
-    source, gateway = MemorySource(), FakeGateway()
-    grow(source, 3)
-    stop = threading.Event()
-    stop.set()
+def test_a_stop_request_finishes_the_blocks_in_flight_only(tmp_path: Path) -> None:
+    source, stop = MemorySource(), threading.Event()
+    gateway = StoppingGateway(stop)
+    grow(source, 6)
     collector(tmp_path, source, gateway, stop=stop).collect_blob(NSG_CONTAINER, NAME)
-    assert gateway.numbers() == [2, 3]
+    assert gateway.numbers() == [2, 3, 4, 5]  # the first block, and the one queued behind it
+    rest = FakeGateway()
+    collector(tmp_path, source, rest).collect_blob(NSG_CONTAINER, NAME)
+    assert rest.numbers() == list(range(6, 14))
+
+
+class StoppingGateway(FakeGateway):
+    """Asks the collector to stop while the first batch is being sent (a SIGTERM)."""
+
+    def __init__(self, stop: threading.Event) -> None:
+        super().__init__()
+        self.stop = stop
+
+    def send(self, body: bytes, key: str, source: str) -> Delivery:
+        self.stop.set()
+        return super().send(body, key, source)
+
+
+def test_parallel_shipping_checkpoints_in_order(tmp_path: Path) -> None:
+    source, gateway = MemorySource(), FakeGateway()
+    grow(source, 20)
+    with collector(tmp_path, source, gateway, workers=4) as running:
+        running.run_pass(NOW)
+        assert running.metrics.blocks_delivered == 20
+    assert gateway.numbers() == list(range(2, 42))
+    assert SqliteCheckpoints(tmp_path / "state.sqlite").load(f"memory/{NSG_CONTAINER}/{NAME}").etag
