@@ -15,13 +15,27 @@ from flowcdr.simulate.scenarios.access import (
 from flowcdr.simulate.scenarios.base import Context, Injection, Label, Scenario
 from flowcdr.simulate.scenarios.command import (
     beaconing,
+    dns_tunnel,
     long_connection,
     mining,
     threat_intel_contact,
     tor,
 )
-from flowcdr.simulate.scenarios.impact import dos, exfiltration, lateral_movement, spam
-from flowcdr.simulate.scenarios.recon import internal_sweep, port_scan_fast, port_scan_slow
+from flowcdr.simulate.scenarios.impact import (
+    dos,
+    exfiltration,
+    inbound_flood,
+    lateral_movement,
+    outbound_brute_force,
+    spam,
+)
+from flowcdr.simulate.scenarios.recon import (
+    internal_port_scan,
+    internal_sweep,
+    internet_sweep,
+    port_scan_fast,
+    port_scan_slow,
+)
 from flowcdr.simulate.world import World
 
 SCENARIOS: dict[str, Scenario] = {
@@ -29,19 +43,24 @@ SCENARIOS: dict[str, Scenario] = {
     for scenario in (
         port_scan_fast,
         port_scan_slow,
+        internet_sweep,
         internal_sweep,
+        internal_port_scan,
         brute_force,
         password_spray,
+        outbound_brute_force,
         exposed_management_port,
         exposed_database_port,
         beaconing,
         long_connection,
         tor,
         threat_intel_contact,
+        dns_tunnel,
         mining,
         lateral_movement,
         exfiltration,
         dos,
+        inbound_flood,
         spam,
     )
 }

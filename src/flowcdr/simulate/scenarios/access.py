@@ -13,14 +13,21 @@ from flowcdr.simulate.topology import Tier
 
 MANAGEMENT_PORTS = (22, 3389)
 DATABASE_PORTS = (1433, 3306, 5432, 6379, 9200, 27017)
+BRUTE_FORCED_DATABASE_PORTS = (1433, 3306, 5432)
+_REMOTE_SERVICE = {22: ("T1021.004",), 3389: ("T1021.001",)}
 
 
 def brute_force(context: Context) -> Injection:
-    """One source guessing passwords: many short, same-sized sessions; then maybe a login."""
+    """One source guessing passwords: many short, same-sized sessions; then maybe a login.
+
+    Mostly SSH or RDP on a web or jump VM; now and then a database login on a database VM.
+    """
     world, rng = context.world, context.rng
-    victim = context.vm(world.topology.exposed())
+    port = context.choice(MANAGEMENT_PORTS * 2 + BRUTE_FORCED_DATABASE_PORTS)
+    database = port in BRUTE_FORCED_DATABASE_PORTS
+    victim = context.vm(world.topology.tier(Tier.DB) if database else world.topology.exposed())
+    rule = Rule.ALLOW_ANY_DATABASE_IN if database else Rule.ALLOW_ANY_MANAGEMENT_IN
     attacker = str(context.external()[0])
-    port = context.choice(MANAGEMENT_PORTS)
     attempts = context.integer(30, 400)
     per_minute = context.uniform(3, 60)
     start, end = context.window(int(attempts / per_minute * 60_000))
@@ -37,7 +44,7 @@ def brute_force(context: Context) -> Injection:
         sent=(rng.integers(10, 20, attempts), sent_bytes),
         received=(rng.integers(8, 16, attempts), (sent_bytes * 1.3).astype(np.int64)),
         dst_vm=victim,
-        rule_in=Rule.ALLOW_ANY_MANAGEMENT_IN,
+        rule_in=rule,
     )
     success = bool(rng.random() < 0.5)
     parts = [tries]
@@ -55,7 +62,7 @@ def brute_force(context: Context) -> Injection:
                 sent=(minutes * 900, minutes * 120_000),
                 received=(minutes * 1_500, minutes * 900_000),
                 dst_vm=victim,
-                rule_in=Rule.ALLOW_ANY_MANAGEMENT_IN,
+                rule_in=rule,
             )
         )
     sessions = concat(parts)
@@ -63,8 +70,7 @@ def brute_force(context: Context) -> Injection:
         context,
         "brute_force",
         sessions,
-        techniques=("T1110.001", "T1021.004" if port == 22 else "T1021.001")
-        + (("T1078",) if success else ()),
+        techniques=("T1110.001", *_REMOTE_SERVICE.get(port, ())) + (("T1078",) if success else ()),
         attackers=[attacker],
         victims=[world.ipv4[victim]],
         initiator="attacker",

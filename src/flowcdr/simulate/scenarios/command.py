@@ -1,4 +1,4 @@
-"""Command and control: beacons, long sessions, Tor, known-bad servers, and mining pools.
+"""Command and control: beacons, long sessions, Tor, known-bad servers, DNS tunnels, mining.
 
 All start at a compromised VM and go out through the default internet rule, as real implants
 do; what tells them apart from the benign timers (monitoring agents, NTP) is the destination's
@@ -8,6 +8,10 @@ rarity, the period, and the threat-intel feed.
 import numpy as np
 
 from flowcdr.simulate.scenarios.base import Context, Injection, connections, label, spread
+from flowcdr.simulate.sessions import UDP
+
+# The OR/Dir ports Tor relays listen on most (9001 and 443 by far, then 9030 and 8443).
+TOR_OR_PORTS = (9001, 9001, 443, 9030, 8443)
 
 
 def _compromised(context: Context) -> int:
@@ -97,7 +101,7 @@ def tor(context: Context) -> Injection:
     rng = context.rng
     victim = _compromised(context)
     relays = context.external(context.integer(3, 8))
-    ports = np.array([context.choice((9001, 443, 9030, 9050)) for _ in relays])
+    ports = np.array([context.choice(TOR_OR_PORTS) for _ in relays])
     start, end = context.window(int(context.uniform(1, 8) * 3_600_000))
     circuits = context.integer(5, 40)
     pick = rng.integers(0, len(relays), circuits)
@@ -198,4 +202,38 @@ def mining(context: Context) -> Injection:
         port=port,
         reconnects=reconnects,
         shares_per_minute=shares_per_minute,
+    )
+
+
+def dns_tunnel(context: Context) -> Injection:
+    """Data tunnelled over DNS to an outside resolver instead of Azure DNS (168.63.129.16)."""
+    rng = context.rng
+    victim = _compromised(context)
+    resolver = str(context.external()[0])
+    per_minute = context.integer(30, 300)
+    start, end = context.window(context.integer(10, 120) * 60_000)
+    n = per_minute * (end - start) // 60_000
+    sessions = connections(
+        context,
+        context.world.ipv4[victim],
+        resolver,
+        start_ms=np.sort(rng.integers(start, end, n)),
+        duration_ms=rng.integers(5, 120, n),
+        dst_port=53,
+        sent=(1, rng.integers(120, 255, n)),
+        received=(1, rng.integers(100, 500, n)),
+        protocol=UDP,
+        src_vm=victim,
+    )
+    return label(
+        context,
+        "dns_tunnel",
+        sessions,
+        techniques=("T1071.004", "T1048.003", "T1572"),
+        attackers=[resolver],
+        victims=[context.world.ipv4[victim]],
+        initiator="victim",
+        intel=bool(rng.random() < 0.3),
+        queries_per_minute=per_minute,
+        minutes=(end - start) // 60_000,
     )

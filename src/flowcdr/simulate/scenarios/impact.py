@@ -1,4 +1,5 @@
-"""After the foothold: lateral movement, exfiltration, outbound DoS and spam from a VM."""
+"""After the foothold, and against availability: lateral movement, exfiltration, a VM used to
+attack others (DoS, brute force, spam), and a flood against a web VM."""
 
 import numpy as np
 
@@ -164,5 +165,81 @@ def spam(context: Context) -> Injection:
         initiator="attacker",
         intel=False,
         servers=servers,
+        port=port,
+    )
+
+
+def outbound_brute_force(context: Context) -> Injection:
+    """A compromised VM guessing SSH or RDP passwords on many internet hosts (one to many)."""
+    world, rng = context.world, context.rng
+    attacker = context.vm(world.topology.tier(Tier.WEB))
+    hosts = context.integer(20, 300)
+    targets = context.external(hosts)
+    per_host = rng.integers(1, 6, hosts)
+    port = context.choice((22, 22, 3389))
+    start, end = context.window(context.integer(600_000, 3_600_000))
+    dst = np.repeat(targets, per_host)
+    n = len(dst)
+    sessions = connections(
+        context,
+        world.ipv4[attacker],
+        dst,
+        start_ms=np.sort(rng.integers(start, end, n)),
+        duration_ms=rng.integers(500, 5_000, n),
+        dst_port=port,
+        sent=(rng.integers(8, 20, n), rng.integers(2_000, 4_000, n)),
+        received=(rng.integers(6, 16, n), rng.integers(2_500, 5_000, n)),
+        src_vm=attacker,
+    )
+    return label(
+        context,
+        "outbound_brute_force",
+        sessions,
+        techniques=("T1110.001", "T1021.004" if port == 22 else "T1021.001"),
+        attackers=[world.ipv4[attacker]],
+        victims=targets,
+        initiator="attacker",
+        intel=False,
+        port=port,
+        hosts=hosts,
+        attempts=n,
+    )
+
+
+def inbound_flood(context: Context) -> Injection:
+    """A SYN flood on a web VM from many (spoofed) sources: tiny flows, never answered."""
+    world, rng = context.world, context.rng
+    victim = context.vm(world.topology.tier(Tier.WEB))
+    sources = context.integer(300, 3_000)
+    attackers = context.external(sources)
+    per_minute = context.integer(500, 5_000)
+    minutes = context.integer(2, 10)
+    port = context.choice((443, 80))
+    start, end = context.window(minutes * 60_000)
+    n = per_minute * (end - start) // 60_000
+    sessions = connections(
+        context,
+        attackers[rng.integers(0, sources, n)],
+        world.ipv4[victim],
+        start_ms=np.sort(rng.integers(start, end, n)),
+        duration_ms=0,
+        dst_port=port,
+        sent=(1, 60),
+        received=(0, 0),
+        dst_vm=victim,
+        rule_in=Rule.ALLOW_HTTPS_IN,
+    )
+    return label(
+        context,
+        "inbound_flood",
+        sessions,
+        techniques=("T1498.001", "T1499.001"),
+        attackers=np.unique(sessions.src),
+        victims=[world.ipv4[victim]],
+        initiator="attacker",
+        intel=False,
+        sources=sources,
+        flows_per_minute=per_minute,
+        minutes=minutes,
         port=port,
     )

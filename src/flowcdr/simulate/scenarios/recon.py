@@ -1,4 +1,4 @@
-"""Reconnaissance: vertical port scans from the internet, fast and slow, and an internal sweep.
+"""Reconnaissance: port scans and sweeps, from the internet and from a compromised VM.
 
 Scans are mostly denied by the NSG (one ``D`` tuple per probe); probes of ports the NSG allows
 get the short answer of a closed or open port, which is what makes a scan of an exposed VM
@@ -111,5 +111,81 @@ def internal_sweep(context: Context) -> Injection:
         intel=False,
         port=port,
         hosts=hosts,
+        duration_s=(end - start) // 1000,
+    )
+
+
+def internet_sweep(context: Context) -> Injection:
+    """One internet source trying one port on many exposed VMs (a horizontal sweep), denied."""
+    world, rng = context.world, context.rng
+    exposed = world.topology.exposed()
+    hosts = min(len(exposed), context.integer(5, 200))
+    targets = rng.permutation(exposed)[:hosts]
+    attacker = str(context.external()[0])
+    port = context.choice((22, 23, 445, 3389, 5900, 6379, 9200))
+    start, end = context.window(context.integer(30_000, 1_200_000))
+    sessions = connections(
+        context,
+        attacker,
+        world.ipv4[targets],
+        start_ms=spread(context, start, end, hosts, 0.4),
+        duration_ms=0,
+        dst_port=port,
+        sent=(1, 60),
+        received=(0, 0),
+        dst_vm=targets,
+        rule_in=Rule.DENY_ALL_IN,
+        denied=True,
+    )
+    return label(
+        context,
+        "internet_sweep",
+        sessions,
+        techniques=("T1595.001", "T1046"),
+        attackers=[attacker],
+        victims=world.ipv4[targets],
+        initiator="attacker",
+        intel=bool(rng.random() < 0.5),
+        port=port,
+        hosts=hosts,
+        duration_s=(end - start) // 1000,
+    )
+
+
+def internal_port_scan(context: Context) -> Injection:
+    """A compromised VM probing many ports of one internal host; closed ports answer a reset."""
+    world, rng = context.world, context.rng
+    attacker = context.vm(world.topology.tier(Tier.APP))
+    everyone = np.arange(len(world.topology.vms))
+    victim = context.vm(everyone[everyone != attacker])
+    ports = context.integer(30, 300)
+    port_list = rng.permutation(np.arange(1, 10_000))[:ports]
+    start, end = context.window(context.integer(60_000, 600_000))
+    open_port = rng.random(ports) < 0.05
+    sessions = connections(
+        context,
+        world.ipv4[attacker],
+        world.ipv4[victim],
+        start_ms=spread(context, start, end, ports, 0.4),
+        duration_ms=np.where(open_port, rng.integers(5, 500, ports), rng.integers(0, 5, ports)),
+        dst_port=port_list,
+        sent=(np.where(open_port, 3, 1), np.where(open_port, 180, 60)),
+        received=(np.where(open_port, 2, 1), np.where(open_port, 120, 40)),
+        src_vm=attacker,
+        dst_vm=victim,
+        rule_out=Rule.ALLOW_VNET_OUT,
+        rule_in=Rule.ALLOW_VNET_IN,
+    )
+    return label(
+        context,
+        "internal_port_scan",
+        sessions,
+        techniques=("T1046",),
+        attackers=[world.ipv4[attacker]],
+        victims=[world.ipv4[victim]],
+        initiator="attacker",
+        intel=False,
+        ports=ports,
+        open_ports=int(open_port.sum()),
         duration_s=(end - start) // 1000,
     )
