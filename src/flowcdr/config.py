@@ -74,6 +74,10 @@ class Settings(BaseSettings):
         le=3600,
         description="How often detection evaluates the windows that new flows touched.",
     )
+    intel_dir: Path | None = Field(
+        default=None,
+        description="Folder of threat-intel lists matched at ingest (default: DATA_DIR/intel).",
+    )
     config_file: Path | None = Field(
         default=None, description="TOML file read for settings not given in the environment."
     )
@@ -99,6 +103,10 @@ class Settings(BaseSettings):
         if key is not None and len(key.get_secret_value()) < MIN_JWT_KEY:
             raise ValueError(f"needs at least {MIN_JWT_KEY} characters (HS256 key strength)")
         return key
+
+    @property
+    def intel_folder(self) -> Path:
+        return self.intel_dir or self.data_dir / "intel"
 
     @property
     def control_url(self) -> str:

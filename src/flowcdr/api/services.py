@@ -8,6 +8,7 @@ from flowcdr.auth.tokens import TokenSigner
 from flowcdr.config import Settings
 from flowcdr.detect.catalogue import load_rules
 from flowcdr.detect.continuous import ContinuousDetector
+from flowcdr.detect.intel_folder import IntelFolder
 from flowcdr.detect.ledger import FindingLedger
 from flowcdr.detect.rule import Rule
 from flowcdr.detect.settings import DetectSettings
@@ -26,6 +27,7 @@ class Services:
     rules: dict[str, Rule]
     ledger: FindingLedger
     detector: ContinuousDetector
+    intel: IntelFolder
 
     @classmethod
     def start(cls, settings: Settings) -> "Services":
@@ -35,7 +37,8 @@ class Services:
         )
         rules = load_rules(flowcdr.detections)
         # Every tenant runs the catalogue's defaults until per-tenant settings are kept.
-        enabled = DetectSettings().enabled(rules)
+        defaults = DetectSettings()
+        enabled = defaults.enabled(rules)
         ledger = FindingLedger(store)
         detector = ContinuousDetector(
             rules,
@@ -57,6 +60,7 @@ class Services:
             rules,
             ledger,
             detector,
+            IntelFolder(settings.intel_folder, defaults.intel_max_age),
         )
 
     def stop(self) -> None:

@@ -229,3 +229,24 @@ def test_retention_runs_when_the_gateway_starts(gateway: Gateway) -> None:
             assert time.monotonic() < deadline, "retention did not run at start"
             time.sleep(0.05)
         reader.close()
+
+
+def test_flows_are_matched_against_the_intel_folder_as_it_changes(gateway: Gateway) -> None:
+    token = gateway.subscription_token("alice")
+    folder = gateway.settings.intel_folder
+    # Private ranges are stripped from lists: 10.5.16.0/24 can never make a flow malicious.
+    (folder / "feodo.txt").write_text("# C2 servers\n13.67.143.0/24\n10.5.16.0/24\n")
+    (folder / "broken.csv").write_text("ip,last_seen\nnot-an-ip,2026-01-01\n")  # left out
+    body = blob([nsg_record({"r": {"000D3AF87856": [GOOD, DENY]}})])
+    query = "SELECT src_ip, intel_match, flow_type FROM flows ORDER BY ingested_at, src_ip"
+    assert send(gateway, token, body, "intel-1").status_code == 202
+    assert stored(gateway, query) == [
+        ("10.5.16.4", "feodo", "malicious"),  # its destination is listed
+        ("94.102.49.190", None, "external_public"),
+    ]
+    (folder / "feodo.txt").write_text("94.102.49.190\n")  # replaced in place
+    assert send(gateway, token, body, "intel-2").status_code == 202
+    assert stored(gateway, query)[2:] == [
+        ("10.5.16.4", None, "external_public"),
+        ("94.102.49.190", "feodo", "malicious"),
+    ]

@@ -18,6 +18,7 @@ from pydantic import BaseModel
 from flowcdr.api.body import read_body
 from flowcdr.api.deps import CurrentCollector, ServicesDep
 from flowcdr.api.errors import ERROR_RESPONSES, ApiError
+from flowcdr.detect.dataset import with_intel
 from flowcdr.enrich import enrich
 from flowcdr.formats import FormatError, parse_blob
 from flowcdr.formats.schema import STAMP_FIELDS, STRING, TIME
@@ -78,7 +79,7 @@ async def ingest(
     answer = IngestAnswer(
         records=report.records, flows=report.flows, rejected=report.rejected, skipped=report.skipped
     )
-    table = await run_in_threadpool(enrich, result.table)
+    table = await run_in_threadpool(lambda: with_intel(enrich(result.table), found.intel.current()))
     batch = Batch(
         caller.tenant_id,
         idempotency_key,
