@@ -25,10 +25,11 @@ from flowcdr.collect.checkpoint import SqliteCheckpoints
 from flowcdr.collect.collector import Collector, replay_dead_letters
 from flowcdr.collect.deadletter import FolderDeadLetters
 from flowcdr.collect.discovery import Discovery
+from flowcdr.collect.errors import CallerRefusedError, DeliveryError
 from flowcdr.collect.ship import Backoff, GatewayClient
 
 from .azurite import Azurite, Hour, stored_flows
-from .server import COMMAND_SECONDS, Gateway
+from .server import COMMAND_SECONDS, Gateway, free_port
 
 pytestmark = pytest.mark.integration
 
@@ -232,3 +233,31 @@ def test_refused_batches_are_dead_lettered_then_replayed(
         client.close()
     gateway.stop()
     assert stored_flows(gateway.data_dir) == hour.flows()
+
+
+def test_a_refused_token_stops_without_moving_the_checkpoint(
+    azurite: Azurite, tmp_path: Path
+) -> None:
+    hour = Hour(azurite)
+    hour.write()
+    with (
+        FaultProxy("http://127.0.0.1:9", lambda seen: Answer(401)) as proxy,
+        collector_for(azurite, proxy.url, "revoked", tmp_path) as collector,
+    ):
+        with pytest.raises(CallerRefusedError, match="HTTP 401"):
+            collector.run_pass()
+        assert len(proxy.seen) == 1  # not retried, not dead-lettered
+    assert collector.metrics.blocks_delivered == collector.metrics.dead_letters == 0
+
+
+def test_a_gateway_that_stays_away_ends_the_pass_at_the_deadline(
+    azurite: Azurite, tmp_path: Path
+) -> None:
+    hour = Hour(azurite)
+    hour.write()
+    closed = f"http://127.0.0.1:{free_port()}"
+    brief = Backoff(base_seconds=0.05, cap_seconds=0.2, deadline_seconds=1.0, timeout_seconds=0.5)
+    with collector_for(azurite, closed, "token", tmp_path, brief) as collector:
+        with pytest.raises(DeliveryError, match="did not take batch"):
+            collector.run_pass()
+        assert collector.metrics.blocks_delivered == 0

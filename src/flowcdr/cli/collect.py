@@ -238,7 +238,11 @@ def _source(
 
 
 def _setup_logging() -> Console | None:
-    """A live status line on a terminal, plain timestamped lines otherwise (services, CI)."""
+    """A live status line on a terminal, plain timestamped lines otherwise (services, CI).
+
+    The storage SDK logs every request at INFO; only its warnings are kept.
+    """
+    logging.getLogger("azure").setLevel(logging.WARNING)
     if sys.stderr.isatty():
         console = Console(stderr=True)
         logging.basicConfig(
@@ -252,7 +256,6 @@ def _setup_logging() -> Console | None:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
-    logging.getLogger("azure").setLevel(logging.WARNING)
     return None
 
 

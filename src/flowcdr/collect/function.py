@@ -12,6 +12,7 @@ tested against Azurite by calling it directly. Settings are app settings (enviro
   Function timeout.
 """
 
+import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -28,6 +29,8 @@ from flowcdr.collect.collector import PASS_BYTES, Collector, PassResult
 from flowcdr.collect.errors import CollectError
 from flowcdr.collect.ship import GatewayClient
 from flowcdr.collect.table_checkpoints import TableCheckpoints
+
+log = logging.getLogger(__name__)
 
 
 class SettingError(CollectError):
@@ -111,7 +114,9 @@ def timer_pass(settings: FunctionSettings) -> PassResult:
     """One bounded pass over the current and previous hour of both containers."""
     collector, gateway = build_collector(settings)
     try:
-        return collector.run_pass()
+        result = collector.run_pass()
+        log.info("%s", collector.metrics.line())
+        return result
     finally:
         collector.close()
         gateway.close()

@@ -23,7 +23,8 @@ log = logging.getLogger("flowcdr.collect.functionapp")
 @app.timer_trigger(arg_name="timer", schedule="0 * * * * *", run_on_startup=False)
 def collect_pass(timer: func.TimerRequest) -> None:
     result = timer_pass(FunctionSettings.from_environ(os.environ))
-    log.info("pass read %d bytes%s", result.bytes_read, "; more waiting" if result.behind else "")
+    if result.behind:
+        log.info("more data is waiting than one pass reads; the next timer run goes on")
 
 
 @app.blob_trigger(
