@@ -163,14 +163,14 @@ GROUP BY bucket, dst_ip, dst_port
 """  # noqa: S608 - rule SQL is code; tunables are bound parameters
 
 
-def outbound_sessions(d: Sql, where: str) -> str:
+def outbound_sessions(d: Sql, where: str, extra: str = "") -> str:
     """Allowed, answered sessions from our VMs to the internet, per (VM, host, port), where
     the source port is not one of the watched ports (a reply on an ephemeral port that
-    happens to be 4444 is not a session to port 4444)."""
+    happens to be 4444 is not a session to port 4444). ``extra`` adds output columns."""
     return f"""
 SELECT bucket, src_ip, dst_ip, dst_port, min(protocol) AS protocol, {context(d)},
        sum(coalesce(src_bytes, 0)) AS bytes_sent, sum(coalesce(dst_bytes, 0)) AS bytes_received,
-       {d.count_distinct("src_port")} AS connections
+       {d.count_distinct("src_port")} AS connections{extra}
 FROM f
 WHERE {TO_INTERNET} AND {ALLOWED} AND coalesce(dst_packets, 0) > 0
   AND NOT {d.in_list("src_port", "ports")} AND ({where})

@@ -14,18 +14,12 @@ VM, RELAY = "10.0.17.4", "22.66.4.4"
 
 def query(d: Sql) -> str:
     listed = "lower(coalesce(intel_match, '')) LIKE 'tor%'"
-    sessions = outbound_sessions(d, f"{d.in_list('dst_port', 'ports')} OR {listed}")
-    return f"""
-WITH sessions AS ({sessions}),
-listed AS (
-    SELECT bucket, src_ip, dst_ip, dst_port, max(CASE WHEN {listed} THEN 1 ELSE 0 END) AS on_list
-    FROM f WHERE src_scope = 'private' GROUP BY bucket, src_ip, dst_ip, dst_port
-)
-SELECT sessions.*, CASE WHEN listed.on_list = 1 THEN 'high' ELSE 'medium' END AS severity,
-       listed.on_list = 1 AS on_tor_list
-FROM sessions JOIN listed ON listed.bucket = sessions.bucket AND listed.src_ip = sessions.src_ip
-     AND listed.dst_ip = sessions.dst_ip AND listed.dst_port = sessions.dst_port
-"""  # noqa: S608 - rule SQL is code; tunables are bound parameters
+    on_list = f"max(CASE WHEN {listed} THEN 1 ELSE 0 END)"
+    extra = (
+        f", {on_list} = 1 AS on_tor_list, "
+        f"CASE WHEN {on_list} = 1 THEN 'high' ELSE 'medium' END AS severity"
+    )
+    return outbound_sessions(d, f"{d.in_list('dst_port', 'ports')} OR {listed}", extra)
 
 
 RULE = Rule(

@@ -2,7 +2,7 @@
 flows): within an hour, a VM sent at least 100 MB to one internet host and received at most a
 tenth of that back, and at most two of our hosts talk to that host. Browsing and downloads
 pull data; backups to known storage are common destinations (not rare) or suppressed by
-address.
+address. Only VMs that sent that much in all are broken down by destination.
 """
 
 from flowcdr.detect import Case, CaseFlow, Rule, RuleMeta, Tunable
@@ -15,12 +15,16 @@ MB = 1_000_000
 
 def query(d: Sql) -> str:
     return f"""
-WITH pairs AS (
+WITH uploaders AS (
+    SELECT bucket, src_ip FROM f WHERE {TO_INTERNET} AND {ALLOWED}
+    GROUP BY bucket, src_ip HAVING sum(coalesce(src_bytes, 0)) >= {d.param("min_bytes")}
+),
+pairs AS (
     SELECT bucket, src_ip, dst_ip, CAST(min(dst_port) AS INTEGER) AS dst_port,
            min(protocol) AS protocol, {context(d)},
            sum(coalesce(src_bytes, 0)) AS bytes_sent,
            sum(coalesce(dst_bytes, 0)) AS bytes_received
-    FROM f WHERE {TO_INTERNET} AND {ALLOWED}
+    FROM f JOIN uploaders USING (bucket, src_ip) WHERE {TO_INTERNET} AND {ALLOWED}
     GROUP BY bucket, src_ip, dst_ip
     HAVING bytes_sent >= {d.param("min_bytes")}
        AND bytes_sent >= {d.param("min_ratio")} * bytes_received

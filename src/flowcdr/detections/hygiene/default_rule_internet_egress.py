@@ -18,8 +18,8 @@ SELECT bucket, CAST(NULL AS VARCHAR) AS src_ip, {NO_DST}, {NO_PORT},
        {d.any_value("subscription_id")} AS subscription_id,
        min(time) AS first_seen, max(time) AS last_seen, count(*) AS flow_count,
        sum(coalesce(src_bytes, 0) + coalesce(dst_bytes, 0)) AS bytes,
-       {d.count_distinct("src_ip")} AS vms, {d.count_distinct("dst_ip")} AS destinations,
-       {d.count_distinct("dst_port")} AS ports, rule
+       {d.approx_distinct("src_ip")} AS vms, {d.approx_distinct("dst_ip")} AS destinations,
+       {d.approx_distinct("dst_port")} AS ports, rule
 FROM f
 WHERE {TO_INTERNET} AND {ALLOWED} AND {d.in_list("rule", "rules")}
 GROUP BY bucket, resource_id, rule

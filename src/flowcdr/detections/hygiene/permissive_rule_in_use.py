@@ -18,8 +18,8 @@ SELECT bucket, CAST(NULL AS VARCHAR) AS src_ip, {NO_DST}, {NO_PORT},
        {d.any_value("subscription_id")} AS subscription_id,
        min(time) AS first_seen, max(time) AS last_seen, count(*) AS flow_count,
        sum(coalesce(src_bytes, 0) + coalesce(dst_bytes, 0)) AS bytes,
-       rule, {d.count_distinct("dst_port")} AS ports, {d.count_distinct("src_ip")} AS sources,
-       {d.count_distinct("dst_ip")} AS vms, min(dst_port) AS lowest_port,
+       rule, {d.count_distinct("dst_port")} AS ports, {d.approx_distinct("src_ip")} AS sources,
+       {d.approx_distinct("dst_ip")} AS vms, min(dst_port) AS lowest_port,
        max(dst_port) AS highest_port
 FROM f
 WHERE {INBOUND_FROM_INTERNET} AND {ALLOWED} AND rule NOT LIKE 'DefaultRule%'
