@@ -57,10 +57,11 @@ from flowcdr.formats.schema import (
 from flowcdr.store import flowquery
 from flowcdr.store.control import ControlStore
 from flowcdr.store.flowquery import Dimension, FlowFilter
-from flowcdr.store.flows import Batch, DuckFlowStore
+from flowcdr.store.flows import Batch, DuckFlowStore, StoreBusyError
 
 DATA_DIR = Path(__file__).resolve().parent.parent / "build" / "bench" / "query"
 BATCHES = 24
+BUSY_WAIT_SECONDS = 0.2
 """One admitted batch per hour of the day, oldest first, as a collector would deliver."""
 TARGETS_MS = {"day": 300.0, "hour": 100.0}
 PASSWORD = "bench bench bench"
@@ -236,23 +237,31 @@ class Truth:
     denied: int = 0
 
 
-def load(store: DuckFlowStore, flows: int, seed: int, tenant: str, day: dt.datetime) -> Truth:
+def load(
+    store: DuckFlowStore, flows: int, seed: int, tenants: tuple[str, str], day: dt.datetime
+) -> Truth:
     """A day of flows, an hour a batch; returns the benchmarked tenant's totals."""
     world = World(np.random.default_rng(seed))
-    tenants = pa.array([tenant, "fabrikam-bench"])
+    tenant = tenants[0]
     truth = Truth()
     hour_us = 3_600_000_000
     start_us = int(day.timestamp()) * 1_000_000
     for index in range(BATCHES):
         low = start_us + index * hour_us
-        table = world.flows(flows // BATCHES, low, low + hour_us, tenants)
+        table = world.flows(flows // BATCHES, low, low + hour_us, pa.array(tenants))
         mine = table.filter(pc.equal(table["tenant_id"].cast(pa.string()), tenant))
         truth.flows += mine.num_rows
         for column in ("src_bytes", "dst_bytes"):
             truth.bytes += pc.sum(mine[column]).as_py() or 0
         denied = pc.equal(mine["decision"].cast(pa.string()), "deny")
         truth.denied += pc.sum(denied).as_py()
-        store.admit(Batch(tenant, f"bench-{index}", table, {"flows": table.num_rows}, "bench"))
+        batch = Batch(tenant, f"bench-{index}", table, {"flows": table.num_rows}, "bench")
+        while True:  # as a collector does on 503: wait for the merger, send the same batch
+            try:
+                store.admit(batch)
+                break
+            except StoreBusyError:
+                time.sleep(BUSY_WAIT_SECONDS)
     store.flush()
     return truth
 
@@ -337,7 +346,9 @@ def asgi(
         ("hour flows page: deny, port 22", "/cdr/v1/flows", deny_ssh),
     ]
     rows, wrong = [], []
-    settings = Settings(data_dir=data_dir, retention_days=3650)
+    # Detection is kept out of the measurement: its first pass over the freshly loaded day
+    # (bench/detect.py measures it) would compete with the queries timed here.
+    settings = Settings(data_dir=data_dir, retention_days=3650, detect_interval_seconds=3600)
     with TestClient(create_app(settings)) as client:
         form = {"username": "bench", "password": PASSWORD, "token": "true"}
         headers = {"Authorization": f"Bearer {client.post('/auth', data=form).text}"}
@@ -378,6 +389,7 @@ def main() -> int:
     settings = Settings(data_dir=DATA_DIR, retention_days=3650)
     control = ControlStore.open(settings)
     user = control.add_user("bench", "contoso-bench", "analyst", hash_password(PASSWORD))
+    other = control.add_user("bench-other", "fabrikam-bench", "analyst", hash_password(PASSWORD))
     tenant = user.tenant_id
     control.close()
     now = dt.datetime.now(dt.UTC)
@@ -385,7 +397,11 @@ def main() -> int:
 
     began = time.perf_counter()
     store = DuckFlowStore.open(DATA_DIR / "flows.duckdb")
-    truth = load(store, args.flows, args.seed, tenant, day)
+    try:
+        truth = load(store, args.flows, args.seed, (tenant, other.tenant_id), day)
+    except BaseException:
+        store.close()
+        raise
     loaded = time.perf_counter() - began
     reader = store.reader()
     reader.execute("CHECKPOINT")
