@@ -1,5 +1,6 @@
 """Labels tell the truth: every labelled address is in the tuples, in the right direction."""
 
+import dataclasses
 import datetime as dt
 import ipaddress
 import json
@@ -18,6 +19,9 @@ from flowcdr.simulate import (
     write_intel,
     write_labels,
 )
+from flowcdr.simulate.scenarios import inject
+from flowcdr.simulate.topology import build_topology
+from flowcdr.simulate.world import build_world
 
 from .conftest import PLAN
 
@@ -110,3 +114,39 @@ def test_intel_feed_hides_the_listed_attackers_among_others(simulated, tmp_path:
     assert not (unlisted - wanted) & set(entries)
     assert len(entries) > 10 * len(wanted)
     assert all(not ours(entry) for entry in entries)
+
+
+@pytest.mark.parametrize("hours", [1, 26])
+def test_every_seed_gives_labels_that_hold(hours: int) -> None:
+    """Drawn parameters never push an attack out of the span or leave a side empty."""
+    for seed in range(12):
+        plan = dataclasses.replace(PLAN, seed=seed, hours=hours, vms=5 + seed * 7)
+        simulation = Simulation(plan)
+        for label in simulation.labels:
+            assert plan.start_ms <= label.start_ms < label.end_ms <= plan.end_ms, label.id
+            assert label.attackers, label.id
+            assert label.victims, label.id
+        assert len(simulation.labels) == len(SCENARIOS) * max(1, hours // 24)
+
+
+def test_every_seed_gives_sessions_that_match_their_labels() -> None:
+    """Each side's addresses are in the sessions, and a NIC of ours logs every private end."""
+    for seed in range(12):
+        rng = np.random.default_rng(seed)
+        world = build_world(rng, build_topology(rng, 5 + seed * 9))
+        for injection in inject(world, rng, PLAN.start_ms, PLAN.end_ms, list(SCENARIOS)):
+            label, sessions = injection.label, injection.sessions
+            starts, ends = (label.attackers, label.victims)
+            if label.initiator == "victim":
+                starts, ends = ends, starts
+            assert set(sessions.src.tolist()) == set(starts), label.id
+            assert set(sessions.dst.tolist()) == set(ends), label.id
+            private_src = np.array([ours(a) for a in sessions.src.tolist()])
+            private_dst = np.array([ours(a) for a in sessions.dst.tolist()])
+            assert ((sessions.src_vm >= 0) == private_src).all(), label.id
+            assert ((sessions.dst_vm >= 0) == private_dst).all(), label.id
+            vm_addresses = world.ipv4
+            observed = sessions.src_vm >= 0
+            assert (vm_addresses[sessions.src_vm[observed]] == sessions.src[observed]).all()
+            observed = sessions.dst_vm >= 0
+            assert (vm_addresses[sessions.dst_vm[observed]] == sessions.dst[observed]).all()

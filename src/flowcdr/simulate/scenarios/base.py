@@ -110,7 +110,13 @@ def label(
     intel: bool,
     **params: Any,
 ) -> Injection:
-    """The injection of ``sessions``, labelled with their real time span."""
+    """The injection of ``sessions``, labelled with their real time span.
+
+    Sessions are cut at the end of the simulated span (a login after a long brute force may
+    start after it), so the label never promises flows the run does not write.
+    """
+    sessions = sessions.take(sessions.start_ms < context.end_ms)
+    sessions.duration_ms = np.minimum(sessions.duration_ms, context.end_ms - 1 - sessions.start_ms)
     ends = sessions.start_ms + sessions.duration_ms
     return Injection(
         sessions,

@@ -103,8 +103,10 @@ def tor(context: Context) -> Injection:
     relays = context.external(context.integer(3, 8))
     ports = np.array([context.choice(TOR_OR_PORTS) for _ in relays])
     start, end = context.window(int(context.uniform(1, 8) * 3_600_000))
-    circuits = context.integer(5, 40)
-    pick = rng.integers(0, len(relays), circuits)
+    circuits = context.integer(len(relays), 40)
+    # Every relay carries a circuit; the rest go to relays at random.
+    extra = rng.integers(0, len(relays), circuits - len(relays))
+    pick = rng.permutation(np.concatenate([np.arange(len(relays)), extra]))
     times = np.sort(rng.integers(start, end, circuits))
     durations = np.minimum(rng.integers(60_000, 3_600_000, circuits), end - times)
     sessions = connections(
