@@ -100,6 +100,8 @@ CREATE TABLE IF NOT EXISTS ingest_batches (
     replays BIGINT NOT NULL DEFAULT 0,
     PRIMARY KEY (tenant_id, idempotency_key)
 )"""
+# The layout of the flows table; bump it, with an upgrade step, whenever STORED_SCHEMA changes.
+FLOWS_VERSION = 1
 # A merge commits at least this many rows when that many are waiting: whole row groups (122,880
 # rows each), and about half the CPU per row of collector-sized commits.
 ROW_GROUP = 122_880
@@ -180,9 +182,12 @@ class DuckFlowStore:
         """
         path.parent.mkdir(parents=True, exist_ok=True)
         database = duckdb.connect(str(path))
-        database.execute("SET enable_progress_bar = false")
-        database.execute(FLOWS_DDL)
-        database.execute(BATCHES_DDL)
+        try:
+            database.execute("SET enable_progress_bar = false")
+            _check_schema(database, path)
+        except BaseException:
+            database.close()
+            raise
         store = cls(database, Journal(path.with_suffix(".journal")), merge_seconds, on_merge)
         store._recover()
         store._merger.start()
@@ -380,6 +385,44 @@ def _tell(listener: MergeListener, tenant_id: str, table: pa.Table) -> None:
         listener(tenant_id, span["min"].as_py(), span["max"].as_py())
     except Exception:  # a listener's failure must not stop the merger
         log.exception("the merge listener failed")
+
+
+def _check_schema(database: duckdb.DuckDBPyConnection, path: Path) -> None:
+    """Create the tables of a new file; refuse a file whose flows table is another shape.
+
+    The file records the version of its layout (``FLOWS_VERSION``). A later release that changes
+    the layout adds an upgrade step here from each older version; until then a file of another
+    version, or whose columns differ from ``STORED_SCHEMA``, is refused with its path rather
+    than written into wrongly.
+    """
+    database.execute(
+        "CREATE TABLE IF NOT EXISTS flowcdr_meta (key VARCHAR PRIMARY KEY, value VARCHAR)"
+    )
+    found = database.execute(
+        "SELECT value FROM flowcdr_meta WHERE key = 'flows_version'"
+    ).fetchone()
+    columns = [
+        row[0]
+        for row in database.execute(
+            "SELECT column_name FROM duckdb_columns() WHERE table_name = 'flows' "
+            "ORDER BY column_index"
+        ).fetchall()
+    ]
+    if not columns:
+        database.execute(FLOWS_DDL)
+    else:
+        version = int(found[0]) if found else FLOWS_VERSION  # a file from before the version row
+        if version != FLOWS_VERSION or columns != STORED_SCHEMA.names:
+            raise FlowcdrError(
+                f"{path}: flow store layout version {version} with columns {columns} is not "
+                f"the layout this flowcdr writes (version {FLOWS_VERSION}); keep the file and "
+                "open it with the release that wrote it"
+            )
+    if found is None:
+        database.execute(
+            "INSERT INTO flowcdr_meta VALUES ('flows_version', ?)", [str(FLOWS_VERSION)]
+        )
+    database.execute(BATCHES_DDL)
 
 
 def _metadata(batch: Batch) -> dict[str, str]:

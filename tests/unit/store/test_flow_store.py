@@ -3,10 +3,12 @@
 import threading
 from pathlib import Path
 
+import duckdb
 import pyarrow as pa
 import pytest
 
 from flowcdr.enrich import enrich
+from flowcdr.errors import FlowcdrError
 from flowcdr.formats import parse_blob
 from flowcdr.formats.schema import STORED_SCHEMA
 from flowcdr.store import flows as flow_store
@@ -148,3 +150,17 @@ def test_too_many_waiting_rows_is_busy(tmp_path: Path, monkeypatch: pytest.Monke
     finally:
         store.close()
     assert journal_files(tmp_path) == []
+
+
+def test_a_store_of_another_layout_is_refused_by_name(tmp_path: Path) -> None:
+    path = tmp_path / "flows.duckdb"
+    DuckFlowStore.open(path).close()
+    with duckdb.connect(str(path)) as db:  # what a later release might have left
+        db.execute("ALTER TABLE flows ADD COLUMN app_id VARCHAR")
+    with pytest.raises(FlowcdrError, match=r"flows\.duckdb: flow store layout version 1"):
+        DuckFlowStore.open(path)
+    with duckdb.connect(str(path)) as db:
+        db.execute("ALTER TABLE flows DROP COLUMN app_id")
+        db.execute("UPDATE flowcdr_meta SET value = '2' WHERE key = 'flows_version'")
+    with pytest.raises(FlowcdrError, match="version 2"):
+        DuckFlowStore.open(path)
