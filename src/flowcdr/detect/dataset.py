@@ -46,9 +46,11 @@ def with_intel(table: pa.Table, intel: Intel) -> pa.Table:
     codes = np.array(flow_type.indices.to_numpy(), np.int8)
     codes[hit] = _MALICIOUS
     flow_type = pa.DictionaryArray.from_arrays(codes, flow_type.dictionary)
-    names = table.schema.names
-    table = table.set_column(names.index("intel_match"), "intel_match", match.dictionary_encode())
-    return table.set_column(names.index("flow_type"), "flow_type", flow_type)
+    schema = table.schema
+    for name, column in (("intel_match", match.dictionary_encode()), ("flow_type", flow_type)):
+        index = schema.get_field_index(name)
+        table = table.set_column(index, schema.field(index), column)
+    return table
 
 
 def add_flows(

@@ -36,14 +36,15 @@ def vertical_scan(d: Sql, sources: str) -> str:
     A port counts as probed when no flow to it exchanged more than a handshake (at most five
     packets both ways, the SYN / SYN-ACK / RST of a probe, or a denial): a client that really
     talks to many ports (passive FTP, RTP) carries data on them and is not a scan. Pairs with
-    fewer flows than the lower threshold cannot have that many ports, so they are dropped by
-    a cheap count before ports are counted.
+    fewer flows, or a narrower port range, than the lower threshold cannot have that many
+    ports, so cheap aggregates drop them before ports are counted.
     """
     least = f"least({d.param('min_ports')}, {d.param('min_sensitive_ports')})"
     return f"""
 WITH pairs AS (
     SELECT bucket, src_ip, dst_ip FROM f WHERE {sources}
-    GROUP BY bucket, src_ip, dst_ip HAVING count(*) >= {least}
+    GROUP BY bucket, src_ip, dst_ip
+    HAVING count(*) >= {least} AND max(dst_port) - min(dst_port) >= {least} - 1
 ),
 ports AS (
     SELECT bucket, src_ip, dst_ip, dst_port, min(protocol) AS protocol, {context(d)},

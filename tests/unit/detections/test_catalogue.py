@@ -1,10 +1,13 @@
 """Every rule's cases through the real engine on DuckDB, and the catalogue's invariants."""
 
+import importlib
+from pathlib import Path
+
 import pytest
 
 import flowcdr.detections
 from flowcdr.detect.case import Case
-from flowcdr.detect.catalogue import load_rules
+from flowcdr.detect.catalogue import CatalogueError, load_rules
 from flowcdr.detect.dialect import ClickSql, render
 from flowcdr.detect.harness import run_case
 from flowcdr.detect.rule import Rule
@@ -26,8 +29,19 @@ def test_case(rule: Rule, case: Case) -> None:
         assert {name: got[name] for name in case.check} == case.check
 
 
-def test_catalogue_is_not_empty_and_ids_are_unique() -> None:
-    assert len(RULES) >= 1
+def test_catalogue_covers_the_families_with_unique_titles() -> None:
+    assert len(RULES) >= 30
+    tactics = {tactic for rule in RULES.values() for tactic in rule.meta.tactics}
+    assert tactics == {
+        "TA0043",
+        "TA0007",
+        "TA0006",
+        "TA0001",
+        "TA0011",
+        "TA0008",
+        "TA0010",
+        "TA0040",
+    }
     assert len({rule.meta.title for rule in RULES.values()}) == len(RULES)
 
 
@@ -41,3 +55,17 @@ def test_rule_renders_for_clickhouse(rule: Rule) -> None:
         if name in sql:
             assert "{" + name + ":" in sql
     assert set(builder.bind({})) <= set(rule.tunables)
+
+
+def test_a_rule_is_named_after_its_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    folder = tmp_path / "othercatalogue" / "reconnaissance"
+    folder.mkdir(parents=True)
+    for package in (folder.parent, folder):
+        (package / "__init__.py").write_text("")
+    (folder / "renamed.py").write_text(
+        "from flowcdr.detections.reconnaissance.vertical_port_scan import RULE as RULE\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    catalogue = importlib.import_module("othercatalogue")
+    with pytest.raises(CatalogueError, match="must be the file name"):
+        load_rules(catalogue)

@@ -41,6 +41,7 @@ pairs AS (
     FROM conns
     GROUP BY bucket, src_ip, dst_ip
     HAVING connections >= {d.param("min_connections")}
+       AND {d.epoch("max(started)")} - {d.epoch("min(started)")} >= {d.param("min_span_seconds")}
 ),
 callers AS (
     SELECT bucket, dst_ip, {d.count_distinct("src_ip")} AS callers FROM f
@@ -152,6 +153,12 @@ RULE = Rule(
         "min_connections": Tunable(6, "Connections in six hours before a pair is scored."),
         "min_score": Tunable(0.7, "Beacon score that fires (RITA's low)."),
         "min_ts_score": Tunable(0.75, "Timing regularity required on its own."),
+        "min_span_seconds": Tunable(
+            5400,
+            "First to last call, at least. A pair active under a quarter of the window has a "
+            "histogram score of 0 and a duration score of at most 0.5, so it cannot reach 0.7; "
+            "lower this with min_score.",
+        ),
         "max_prevalence": Tunable(
             0.5, "Share of our hosts calling a destination that rules it out."
         ),
