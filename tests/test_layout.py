@@ -19,6 +19,7 @@ ALLOWED = {
     "simulate": _BASE | {"flowcdr.formats", "flowcdr.azure"},
     "detect": _BASE | {"flowcdr.config", "flowcdr.formats", "flowcdr.enrich", "flowcdr.store"},
     "detections": _BASE | {"flowcdr.detect", "flowcdr.formats"},
+    "deploy": _BASE | {"flowcdr.collect"},
     "api": _BASE
     | {
         "flowcdr.config",
@@ -29,6 +30,7 @@ ALLOWED = {
         "flowcdr.azure",
         "flowcdr.detect",
         "flowcdr.detections",
+        "flowcdr.deploy",
     },
     "cli": _BASE
     | {

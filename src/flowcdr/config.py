@@ -78,6 +78,12 @@ class Settings(BaseSettings):
         default=None,
         description="Folder of threat-intel lists matched at ingest (default: DATA_DIR/intel).",
     )
+    public_url: str | None = Field(
+        default=None,
+        pattern=r"^https?://[^/?#]+(/[^?#]*)?$",
+        description="The gateway's address as collectors reach it: apigw_url in the Terraform "
+        "download (default: the address the download request came to).",
+    )
     config_file: Path | None = Field(
         default=None, description="TOML file read for settings not given in the environment."
     )

@@ -15,12 +15,14 @@ from flowcdr.api.detection import keep_detecting
 from flowcdr.api.routes import (
     audit,
     auth,
+    connectors,
     findings,
     flowlogs,
     flows,
     health,
     ingest,
     insights,
+    scripts,
     tokens,
 )
 from flowcdr.api.services import Services
@@ -65,6 +67,6 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.services = services
     errors.install(app)
     routers = (health, auth, tokens, flowlogs, audit, ingest, flows, insights, findings)
-    for router in (module.router for module in routers):
+    for router in (module.router for module in (*routers, scripts, connectors)):
         app.include_router(router)
     return app

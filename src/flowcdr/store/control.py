@@ -7,6 +7,7 @@ Every method that reads or changes tenant data takes the tenant id and filters o
 """
 
 import datetime as dt
+import json
 import os
 import threading
 import uuid
@@ -23,6 +24,7 @@ from flowcdr.errors import FlowcdrError
 from flowcdr.store import keys, migrations
 from flowcdr.store.schema import (
     audit_log,
+    connectors,
     flowlog_buckets,
     flowlog_configs,
     subscription_tokens,
@@ -413,6 +415,62 @@ class ControlStore:
                 for r in c.execute(query).mappings()
             ]
 
+    # Connectors --------------------------------------------------------------------------
+
+    def upsert_connector(
+        self, tenant_id: str, token_id: str, fields: "ConnectorFields"
+    ) -> tuple["Connector", bool]:
+        """Register an Azure AD application, or refresh its registration; True when it is new.
+
+        Keyed by tenant and client id, so a Terraform apply run again (or a retried POST)
+        changes one row instead of adding one.
+        """
+        stamp = now()
+        values = {
+            "azure_tenant_id": fields.azure_tenant_id,
+            "subscription_id": fields.subscription_id,
+            "config_id": fields.config_id,
+            "regions": json.dumps(list(fields.regions)),
+            "token_id": token_id,
+            "updated_at": stamp,
+        }
+        table = connectors
+        key = (table.c.tenant_id == tenant_id, table.c.client_id == fields.client_id)
+        with self.write() as c:
+            found = c.execute(sa.select(table.c.id).where(*key)).scalar()
+            if found is None:
+                c.execute(
+                    table.insert().values(
+                        id=new_id(),
+                        tenant_id=tenant_id,
+                        client_id=fields.client_id,
+                        registered_at=stamp,
+                        **values,
+                    )
+                )
+            else:
+                c.execute(table.update().where(*key).values(**values))
+            row = c.execute(sa.select(table).where(*key)).mappings().one()
+        return _connector(row), found is None
+
+    def connectors(self, tenant_id: str) -> list["Connector"]:
+        query = (
+            sa.select(connectors)
+            .where(connectors.c.tenant_id == tenant_id)
+            .order_by(connectors.c.registered_at, connectors.c.client_id)
+        )
+        with self.engine.connect() as c:
+            return [_connector(row) for row in c.execute(query).mappings()]
+
+    def delete_connector(self, tenant_id: str, client_id: str) -> bool:
+        with self.write() as c:
+            done = c.execute(
+                connectors.delete().where(
+                    connectors.c.tenant_id == tenant_id, connectors.c.client_id == client_id
+                )
+            )
+        return bool(done.rowcount)
+
 
 def _create_private(path: str | None) -> None:
     """Create the SQLite file readable by its owner only (SQLite gives its -wal and -shm
@@ -450,4 +508,44 @@ def _token(row: sa.RowMapping) -> SubscriptionToken:
         row["expires_at"],
         row["last_used_at"],
         row["revoked_at"],
+    )
+
+
+@dataclass(frozen=True)
+class ConnectorFields:
+    """What a registration says about the deployed application."""
+
+    client_id: str
+    azure_tenant_id: str
+    subscription_id: str
+    config_id: str | None
+    regions: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Connector:
+    id: str
+    tenant_id: str
+    client_id: str
+    azure_tenant_id: str
+    subscription_id: str
+    config_id: str | None
+    regions: tuple[str, ...]
+    token_id: str
+    registered_at: str
+    updated_at: str
+
+
+def _connector(row: sa.RowMapping) -> Connector:
+    return Connector(
+        row["id"],
+        row["tenant_id"],
+        row["client_id"],
+        row["azure_tenant_id"],
+        row["subscription_id"],
+        row["config_id"],
+        tuple(json.loads(row["regions"])),
+        row["token_id"],
+        row["registered_at"],
+        row["updated_at"],
     )

@@ -36,6 +36,7 @@ MIGRATIONS: tuple[Migration, ...] = (
      _create(schema.flowlog_configs, schema.flowlog_buckets, schema.audit_log)),
     (3, "findings, their hits and suppressions",
      _create(schema.findings, schema.finding_hits, schema.suppressions)),
+    (4, "connectors registered by the Terraform module", _create(schema.connectors)),
 )  # fmt: skip
 LATEST = MIGRATIONS[-1][0]
 

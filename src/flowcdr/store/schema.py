@@ -154,3 +154,21 @@ suppressions = sa.Table(
     sa.Column("expires_at", sa.String(32)),
     sa.Index("suppressions_by_tenant", "tenant_id"),
 )
+
+# Azure AD applications that a Terraform apply registered (POST /cdr/v1/azure/connectors/register):
+# one row per tenant and client id, upserted by each registration, deleted by terraform destroy.
+connectors = sa.Table(
+    "connectors",
+    metadata,
+    sa.Column("id", sa.String(36), primary_key=True),
+    sa.Column("tenant_id", sa.String(36), sa.ForeignKey("tenants.id"), nullable=False),
+    sa.Column("client_id", sa.String(36), nullable=False),
+    sa.Column("azure_tenant_id", sa.String(36), nullable=False),
+    sa.Column("subscription_id", sa.String(36), nullable=False),
+    sa.Column("config_id", sa.String(36)),  # no foreign key: the configuration may be deleted first
+    sa.Column("regions", sa.Text, nullable=False),  # JSON list
+    sa.Column("token_id", sa.String(36), nullable=False),  # the subscription token that registered
+    sa.Column("registered_at", sa.String(32), nullable=False),
+    sa.Column("updated_at", sa.String(32), nullable=False),
+    sa.UniqueConstraint("tenant_id", "client_id"),
+)

@@ -1,0 +1,131 @@
+# Identity and registration: one Azure AD application per configuration, allowed to read security
+# data of the subscription and the flow-log blobs, registered with the gateway once.
+
+data "azuread_client_config" "current" {}
+
+data "azurerm_client_config" "current" {}
+
+locals {
+  # A stable suffix keeps the globally unique names (storage, Key Vault, Function host) of two
+  # subscriptions or configurations apart, without a random provider.
+  suffix             = substr(sha1("${var.subscription_id}/${var.flowlog_config_id}"), 0, 8)
+  subscription_scope = "/subscriptions/${var.subscription_id}"
+  gateway_url        = trimsuffix(var.apigw_url, "/")
+  # timestamp() moves on every plan: resources using it ignore later changes of their end date.
+  secrets_expire_at = timeadd(timestamp(), "${var.secret_lifetime_hours}h")
+  regions           = sort(distinct([for entry in values(var.region_set) : lower(entry.location)]))
+}
+
+# The flow-log accounts are named in the configuration; their resource ids are looked up, since
+# the resource group they live in is not part of a connection string.
+data "azurerm_resources" "flow_logs" {
+  for_each = var.region_set
+
+  type = "Microsoft.Storage/storageAccounts"
+  name = each.value.flow_logs_storage_account
+
+  lifecycle {
+    postcondition {
+      condition     = length(self.resources) == 1
+      error_message = "Expected exactly one storage account with this name in the subscription."
+    }
+  }
+}
+
+resource "azuread_application" "collector" {
+  display_name     = "flowcdr-${var.deployment_name}"
+  owners           = [data.azuread_client_config.current.object_id]
+  sign_in_audience = "AzureADMyOrg"
+}
+
+resource "azuread_service_principal" "collector" {
+  client_id = azuread_application.collector.client_id
+  owners    = [data.azuread_client_config.current.object_id]
+}
+
+# A client secret with an end date, for tools that act as the application (the standalone
+# collector reading blobs with Entra ID). It is only ever a sensitive output.
+resource "azuread_application_password" "collector" {
+  application_id = azuread_application.collector.id
+  display_name   = "flowcdr collector"
+  end_date       = local.secrets_expire_at
+
+  lifecycle {
+    ignore_changes = [end_date]
+  }
+}
+
+# Security Reader: read-only security posture of the subscription (Defender, policies, resource
+# groups), the context findings are shown in. It grants no data access.
+resource "azurerm_role_assignment" "security_reader" {
+  scope                = local.subscription_scope
+  role_definition_name = "Security Reader"
+  principal_id         = azuread_service_principal.collector.object_id
+  principal_type       = "ServicePrincipal"
+}
+
+# Security Reader cannot read blobs (it has no data actions): Storage Blob Data Reader on each
+# flow-log account, and nothing wider, lets the application read PT1H.json with Entra ID.
+resource "azurerm_role_assignment" "flow_log_reader" {
+  for_each = var.region_set
+
+  scope                = one(data.azurerm_resources.flow_logs[each.key].resources).id
+  role_definition_name = "Storage Blob Data Reader"
+  principal_id         = azuread_service_principal.collector.object_id
+  principal_type       = "ServicePrincipal"
+}
+
+# Registration with the gateway. terraform_data with local-exec runs once, on create (and when a
+# trigger changes), never on plan; a data "http" source would POST on every plan and refresh and
+# keep request and response in state. The destroy-time provisioner deregisters: it may only read
+# self, so what it needs is kept in input (state already holds the token: Key Vault secret).
+resource "terraform_data" "registration" {
+  triggers_replace = [
+    azuread_application.collector.client_id,
+    var.subscription_id,
+    var.flowlog_config_id,
+    local.regions,
+    local.gateway_url,
+  ]
+
+  input = {
+    connectors_url = "${local.gateway_url}/cdr/v1/azure/connectors"
+    client_id      = azuread_application.collector.client_id
+    token          = var.subscription_token
+    body = jsonencode({
+      tenantId       = data.azuread_client_config.current.tenant_id
+      clientId       = azuread_application.collector.client_id
+      subscriptionId = lower(var.subscription_id)
+      configId       = var.flowlog_config_id
+      regions        = local.regions
+    })
+  }
+
+  # The token goes to curl on its standard input (printf is a shell builtin), so no process
+  # listing shows it; its value is also hidden from Terraform's output as a sensitive value.
+  provisioner "local-exec" {
+    interpreter = ["/bin/sh", "-c"]
+    command     = "printf 'Authorization: Bearer %s\\n' \"$FLOWCDR_TOKEN\" | curl --fail-with-body --silent --show-error --proto '=https' --retry 3 --header @- --header 'Content-Type: application/json' --data-binary \"$FLOWCDR_BODY\" \"$FLOWCDR_URL/register\""
+    environment = {
+      FLOWCDR_URL   = self.input.connectors_url
+      FLOWCDR_TOKEN = self.input.token
+      FLOWCDR_BODY  = self.input.body
+    }
+  }
+
+  # A gateway that is gone or a revoked token must not block destroy: the failure is printed and
+  # the connector can be deleted in the portal.
+  provisioner "local-exec" {
+    when        = destroy
+    on_failure  = continue
+    interpreter = ["/bin/sh", "-c"]
+    command     = "printf 'Authorization: Bearer %s\\n' \"$FLOWCDR_TOKEN\" | curl --fail-with-body --silent --show-error --proto '=https' --retry 3 --header @- --request DELETE \"$FLOWCDR_URL/$FLOWCDR_CLIENT_ID\""
+    environment = {
+      FLOWCDR_URL       = self.input.connectors_url
+      FLOWCDR_TOKEN     = self.input.token
+      FLOWCDR_CLIENT_ID = self.input.client_id
+    }
+  }
+
+  depends_on = [azurerm_role_assignment.security_reader, azurerm_role_assignment.flow_log_reader]
+}
