@@ -1,4 +1,6 @@
-"""``flowcdr detect`` and ``flowcdr intel`` as a user runs them: real processes and files."""
+"""``flowcdr detect`` and ``flowcdr intel`` as a user runs them: real files, stdout, stderr
+and exit status; one test runs a real process, the rest run the command in-process (an
+interpreter start per call would cost more than the detection itself)."""
 
 import json
 import subprocess
@@ -6,6 +8,9 @@ import sys
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
+
+from flowcdr.cli.main import main
 
 from ..formats.builders import blob, nsg_record
 
@@ -13,14 +18,25 @@ SCANNER, HOST = "11.22.33.44", "10.0.1.4"
 START = 1_767_571_200  # 2026-01-05T00:00:00Z
 
 
-def flowcdr(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
+class Done:
+    def __init__(self, returncode: int, stdout: str, stderr: str) -> None:
+        self.returncode, self.stdout, self.stderr = returncode, stdout, stderr
+
+
+def flowcdr(*args: str) -> Done:
+    result = CliRunner().invoke(main, list(args), catch_exceptions=False)
+    return Done(result.exit_code, result.stdout, result.stderr)
+
+
+def process(*args: str) -> Done:
+    done = subprocess.run(
         [sys.executable, "-m", "flowcdr", *args],
         capture_output=True,
         text=True,
         check=False,
         timeout=120,
     )
+    return Done(done.returncode, done.stdout, done.stderr)
 
 
 @pytest.fixture
@@ -35,7 +51,7 @@ def scan_blob(tmp_path: Path) -> Path:
 
 
 def test_detect_writes_findings_and_a_summary(scan_blob: Path) -> None:
-    done = flowcdr("detect", str(scan_blob))
+    done = process("detect", str(scan_blob))
     assert done.returncode == 0, done.stderr
     findings = [json.loads(line) for line in done.stdout.splitlines()]
     scans = [f for f in findings if f["rule_id"] == "vertical_port_scan"]
