@@ -15,8 +15,11 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
+# The whole product on one machine (flowcdr demo): gateway, simulated storage account, collector.
+# DEMO_ARGS passes options, e.g. make run DEMO_ARGS="--duration 120 --port 8090".
+DEMO_ARGS ?=
 run: $(STAMP)
-	$(BIN)/python -m flowcdr.demo ../shared/conformance build/run/flows.parquet
+	$(BIN)/flowcdr demo $(DEMO_ARGS)
 
 check: $(STAMP)
 	$(BIN)/ruff check src tests bench

@@ -4,6 +4,7 @@ import click
 
 from flowcdr.cli.collect import collect
 from flowcdr.cli.config import config
+from flowcdr.cli.demo import demo
 from flowcdr.cli.detect import detect
 from flowcdr.cli.intel import intel
 from flowcdr.cli.parse import parse
@@ -18,5 +19,5 @@ def main() -> None:
     """flowcdr: detection and response for Azure NSG and VNet flow logs."""
 
 
-for command in (parse, serve, users, config, collect, detect, intel, simulate):
+for command in (parse, serve, users, config, collect, detect, intel, simulate, demo):
     main.add_command(command)
