@@ -18,7 +18,13 @@ from dataclasses import dataclass
 import numpy as np
 
 from flowcdr.simulate.benign import benign_hour
-from flowcdr.simulate.encode import LogFormat, Record, encode_records, sort_for_records
+from flowcdr.simulate.encode import (
+    MINUTE_MS,
+    LogFormat,
+    Record,
+    encode_records,
+    sort_for_records,
+)
 from flowcdr.simulate.observe import Flows, concat_flows, observe
 from flowcdr.simulate.scenarios import Label, inject
 from flowcdr.simulate.sessions import Sessions, concat
@@ -120,15 +126,21 @@ class Simulation:
         return totals
 
     def _flows_of_hour(self, hour_ms: int, carried: Flows) -> tuple[Flows, Flows]:
-        """The hour's flows sorted for records, and those that belong to later hours."""
+        """The hour's flows sorted for records, and those that belong to later hours.
+
+        The run stops with its span, when the last minute's records are not yet written (Azure
+        writes a minute after it ends): so a run writes only blobs of its own hours, and a live
+        run started at its end continues them without touching its blobs.
+        """
         sessions = concat(
             [benign_hour(self._world, self._traffic_rng, hour_ms), self._attacks_in(hour_ms)]
         )
         flows = concat_flows([carried, observe(sessions)])
+        written = flows.time_ms < self.plan.end_ms - MINUTE_MS
         later = flows.time_ms >= hour_ms + HOUR_MS
         return (
-            sort_for_records(flows.take(~later)),
-            flows.take(later & (flows.time_ms < self.plan.end_ms)),
+            sort_for_records(flows.take(written & ~later)),
+            flows.take(written & later),
         )
 
     def _attacks_in(self, hour_ms: int) -> Sessions:

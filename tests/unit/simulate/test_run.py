@@ -69,6 +69,7 @@ def test_blob_names_and_record_identity_follow_azure(simulated) -> None:
     containers = {container for container, _ in sink.blobs}
     assert containers == {f.container for f in LogFormat}
     macs = {vm.mac for vm in simulation.topology.vms}
+    hours = {f"{(PLAN.start_ms // 3_600_000 + h) % 24:02d}" for h in range(PLAN.hours)}
     for container, blob in sink.blobs:
         pattern = NSG_BLOB if container == LogFormat.NSG.container else VNET_BLOB
         assert pattern.fullmatch(blob), blob
@@ -79,6 +80,7 @@ def test_blob_names_and_record_identity_follow_azure(simulated) -> None:
         hour = re.search(r"h=(\d\d)", blob)
         assert hour is not None
         assert {record["time"][11:13] for record in records} == {hour.group(1)}
+        assert hour.group(1) in hours
 
 
 def test_both_formats_carry_the_same_flows(flows: pa.Table) -> None:
