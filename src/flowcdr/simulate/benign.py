@@ -24,7 +24,6 @@ from flowcdr.simulate.housekeeping import (
     wire_server,
 )
 from flowcdr.simulate.sessions import (
-    NOT_OURS,
     TCP,
     UDP,
     Rule,
@@ -268,7 +267,6 @@ def internet_noise(world: World, rng: np.random.Generator, hour_ms: int) -> Sess
         dst_port=port,
         protocol=np.where(rng.random(n) < 0.9, TCP, UDP),
         dst_vm=who,
-        src_vm=NOT_OURS,
         rule_in=np.where(web, Rule.ALLOW_HTTPS_IN, Rule.DENY_ALL_IN),
         denied=~web,
         packets_sent=np.where(web, 3, 1),

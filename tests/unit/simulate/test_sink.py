@@ -4,6 +4,7 @@ import dataclasses
 import json
 from pathlib import Path
 
+from flowcdr.collect.folder import FolderSource
 from flowcdr.simulate import FolderSink, MemorySink, Pace, Plan, Simulation
 from flowcdr.simulate.sink import HEAD, TAIL
 
@@ -119,3 +120,14 @@ def test_a_blob_holds_one_hour_of_one_nic(simulated) -> None:
         times = [record["time"] for record in records]
         assert times == sorted(times)
         assert len(records) <= 60, blob
+
+
+def test_the_collectors_folder_source_sees_the_blocks_we_committed(tmp_path: Path) -> None:
+    """Cross-check with flowcdr.collect: a folder blob's derived block list is ours."""
+    memory = MemorySink()
+    Simulation(LIVE_PLAN).run(memory)
+    Simulation(LIVE_PLAN).run(FolderSink(tmp_path))
+    source = FolderSource(tmp_path)
+    for (container, blob), blocks in memory.blobs.items():
+        derived = source.block_list(container, blob).blocks
+        assert [block.size for block in derived] == [len(block) for block in blocks]
