@@ -7,18 +7,26 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from azure.storage.blob import AccountSasPermissions, ResourceTypes, generate_account_sas
 
-from flowcdr.collect.azure_blob import AzureBlobSource, service_from_connection_string
+from flowcdr.collect.azure_blob import (
+    AzureBlobSource,
+    service_from_account_url,
+    service_from_connection_string,
+)
 from flowcdr.collect.checkpoint import SqliteCheckpoints
 from flowcdr.collect.collector import Collector
 from flowcdr.collect.deadletter import FolderDeadLetters
-from flowcdr.collect.discovery import Discovery
+from flowcdr.collect.discovery import Discovery, hours_to_read
+from flowcdr.collect.errors import BlobChangedError
 from flowcdr.collect.ship import GatewayClient
+from flowcdr.collect.source import NSG_CONTAINER
 
-from .azurite import Azurite, Hour, stored_flows
+from .azurite import ACCOUNT, KEY, Azurite, Hour, stored_flows
 from .server import COMMAND_SECONDS, Gateway
 
 pytestmark = pytest.mark.integration
@@ -110,3 +118,24 @@ def test_the_command_collects_and_sigterm_stops_it_cleanly(
     assert azurite.connection_string.split("AccountKey=")[1][:20] not in output
     gateway.stop()
     assert stored_flows(gateway.data_dir) == hour.flows()
+
+
+def test_an_account_url_with_a_sas_token_reads_blobs(azurite: Azurite) -> None:
+    hour = Hour(azurite)
+    hour.write()
+    sas = generate_account_sas(
+        ACCOUNT,
+        KEY,
+        resource_types=ResourceTypes(service=True, container=True, object=True),
+        permission=AccountSasPermissions(read=True, list=True),
+        expiry=datetime.now(UTC) + timedelta(hours=1),
+    )
+    url = f"http://127.0.0.1:{azurite.blob_port}/{ACCOUNT}"
+    source = AzureBlobSource(service_from_account_url(url, "?" + sas))
+    (blob,) = Discovery(source).blobs(NSG_CONTAINER, hours_to_read(datetime.now(UTC), 0))
+    listing = source.block_list(NSG_CONTAINER, blob.name)
+    assert listing.etag == blob.etag
+    assert bytes(source.read(NSG_CONTAINER, blob.name, 0, 12, listing.etag)) == b'{"records":['
+    stale = '"0x1"'
+    with pytest.raises(BlobChangedError):
+        source.read(NSG_CONTAINER, blob.name, 0, 12, stale)

@@ -11,14 +11,16 @@ from pathlib import Path
 import pytest
 
 from .azurite import Azurite, Hour, blob_flows, stored_flows
-from .server import COMMAND_SECONDS, Gateway
-from .test_collect_faults import FaultProxy, Hang, Seen, collector_for
+from .server import COMMAND_SECONDS, Gateway, clean_env
+from .test_collect_faults import Answer, FaultProxy, Hang, Seen, collector_for
 
 pytestmark = pytest.mark.integration
 
 
 def command(gateway_url: str, state: Path) -> list[str]:
-    return [sys.executable, "-m", "flowcdr", "collect", "--gateway", gateway_url,
+    """The collect command without the gateway's imports (test_collect_azurite runs the full one):
+    these tests start it seven times."""
+    return [sys.executable, "-m", "flowcdr.cli.collect", "--gateway", gateway_url,
             "--state", str(state / "checkpoints.sqlite"), "--timeout", "2"]  # fmt: skip
 
 
@@ -148,3 +150,27 @@ def test_azurite_restart(
         collector.run_pass()
     gateway.stop()
     assert stored_flows(gateway.data_dir) == hour.flows()
+
+
+def test_sigterm_during_a_gateway_outage_exits_promptly(azurite: Azurite, tmp_path: Path) -> None:
+    hour = Hour(azurite)
+    hour.write()
+    env = {
+        **clean_env(tmp_path),
+        "FLOWCDR_SUBSCRIPTION_TOKEN": "token",
+        "FLOWCDR_STORAGE_CONNECTION_STRING": azurite.connection_string,
+    }
+    with FaultProxy("http://127.0.0.1:9", lambda seen: Answer(503, retry_after="30")) as proxy:
+        log = tmp_path / "collect.log"
+        with log.open("wb") as stderr:
+            collector = subprocess.Popen(
+                [*command(proxy.url, tmp_path), "--interval", "1"], env=env, stderr=stderr
+            )
+        deadline = time.monotonic() + COMMAND_SECONDS
+        while not proxy.seen and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert proxy.seen, "the collector never reached the gateway"
+        collector.send_signal(signal.SIGTERM)
+        assert collector.wait(5) == 0  # not after the 30 s Retry-After
+        assert "stopped:" in log.read_text()
+        assert len(proxy.seen) == 1

@@ -137,7 +137,7 @@ def collect(
     letters = FolderDeadLetters(dead_letters or state.parent / "deadletters")
     stop = threading.Event()
     try:
-        gateway = GatewayClient(gateway_url, token, Backoff(timeout_seconds=timeout))
+        gateway = GatewayClient(gateway_url, token, Backoff(timeout_seconds=timeout), stop=stop)
     except ValueError as error:
         raise click.ClickException(str(error)) from None
     console = _setup_logging()
@@ -192,6 +192,8 @@ def _run(
             except CallerRefusedError:
                 raise
             except DeliveryError as error:
+                if stop.is_set():
+                    break
                 if once:
                     raise
                 log.warning("%s; trying again in %g s", error, interval)

@@ -14,7 +14,6 @@ import json
 import random
 import threading
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 from urllib.parse import urlsplit
@@ -60,7 +59,9 @@ class Gateway(Protocol):
 class GatewayClient:
     """Sends batches to one gateway with one subscription token (never logged or shown).
 
-    Safe to share between threads: each thread keeps its own keep-alive connection.
+    Safe to share between threads: each thread keeps its own keep-alive connection. Setting
+    ``stop`` cuts a backoff wait short (the batch is not acknowledged; its block is re-sent
+    under the same key by the next run).
     """
 
     def __init__(
@@ -69,7 +70,7 @@ class GatewayClient:
         token: str,
         backoff: Backoff | None = None,
         *,
-        sleep: Callable[[float], None] = time.sleep,
+        stop: threading.Event | None = None,
     ) -> None:
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
@@ -80,7 +81,7 @@ class GatewayClient:
         self._path = parts.path.rstrip("/") + INGEST_PATH
         self._token = token
         self._backoff = backoff or Backoff()
-        self._sleep = sleep
+        self._stop = stop or threading.Event()
         self._local = threading.local()
         self._lock = threading.Lock()
         self._connections: list[http.client.HTTPConnection] = []
@@ -116,7 +117,8 @@ class GatewayClient:
                     f"{backoff.deadline_seconds:g} s ({attempt} attempts; last: "
                     f"{status or 'no answer'} {message})"
                 )
-            self._sleep(wait)
+            if self._stop.wait(wait):
+                raise DeliveryError(f"stopped while retrying batch {key} from {source}")
 
     def close(self) -> None:
         """Close every thread's connection (a later send opens a new one)."""
