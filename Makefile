@@ -6,6 +6,10 @@ STAMP := $(VENV)/.installed
 # The Azure Storage emulator the collector's integration tests run against, from npm, in build/.
 AZURITE := build/azurite/node_modules/.bin/azurite
 AZURITE_VERSION := 3.35.0
+# checkov scans the Terraform module of Download Scripts. It brings ~100 packages (boto3, aiohttp,
+# networkx...) with pins of their own, so it lives in its own virtualenv, also in build/.
+CHECKOV := build/checkov/bin/checkov
+CHECKOV_VERSION := 3.3.30
 
 .PHONY: run test check bench clean
 
@@ -29,7 +33,11 @@ check: $(STAMP)
 $(AZURITE):
 	npm install --prefix build/azurite --no-audit --no-fund --loglevel=error --save-exact azurite@$(AZURITE_VERSION)
 
-test: check $(AZURITE)
+$(CHECKOV):
+	$(PYTHON) -m venv build/checkov
+	build/checkov/bin/python -m pip install --quiet 'checkov==$(CHECKOV_VERSION)'
+
+test: check $(AZURITE) $(CHECKOV)
 	$(BIN)/pytest
 
 bench: $(STAMP) $(AZURITE)

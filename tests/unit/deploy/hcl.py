@@ -52,6 +52,8 @@ def module(folder: Path = TEMPLATES) -> dict[str, Any]:
     }
     for path in sorted(folder.glob("*.tf")):
         for kind, blocks in load(path).items():
+            if kind == "__comments__":  # the file's own comments
+                continue
             for block in blocks:
                 if kind in ("resource", "data"):
                     for type_, named in block.items():
