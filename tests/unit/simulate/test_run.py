@@ -131,7 +131,7 @@ def test_dual_stack_vnets_log_ipv6(flows: pa.Table) -> None:
 
 
 def test_benign_flows_do_not_depend_on_the_scenarios_injected() -> None:
-    plan = dataclasses.replace(PLAN, hours=1, formats=(LogFormat.VNET,))
+    plan = dataclasses.replace(PLAN, hours=1, vms=8, formats=(LogFormat.VNET,))
     columns = ["time", "src_ip", "dst_ip", "src_port", "dst_port", "state", "mac"]
 
     def flows(sink: MemorySink) -> set[tuple[object, ...]]:

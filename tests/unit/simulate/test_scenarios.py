@@ -130,7 +130,7 @@ def test_every_seed_gives_labels_that_hold(hours: int) -> None:
 
 
 def test_every_seed_gives_sessions_that_match_their_labels() -> None:
-    """Each side's addresses are in the sessions, and a NIC of ours logs every private end."""
+    """Each side's addresses are in the sessions, and the NIC of each of our addresses logs it."""
     for seed in range(12):
         rng = np.random.default_rng(seed)
         world = build_world(rng, build_topology(rng, 5 + seed * 9))
@@ -141,8 +141,9 @@ def test_every_seed_gives_sessions_that_match_their_labels() -> None:
                 starts, ends = ends, starts
             assert set(sessions.src.tolist()) == set(starts), label.id
             assert set(sessions.dst.tolist()) == set(ends), label.id
-            private_src = np.array([ours(a) for a in sessions.src.tolist()])
-            private_dst = np.array([ours(a) for a in sessions.dst.tolist()])
+            nics = set(world.ipv4.tolist())
+            private_src = np.array([a in nics for a in sessions.src.tolist()])
+            private_dst = np.array([a in nics for a in sessions.dst.tolist()])
             assert ((sessions.src_vm >= 0) == private_src).all(), label.id
             assert ((sessions.dst_vm >= 0) == private_dst).all(), label.id
             vm_addresses = world.ipv4
