@@ -81,9 +81,9 @@ class Sql(ABC):
         """Parameters to pass with the rendered query."""
 
     @abstractmethod
-    def history(self, days: int, window_seconds: int) -> str:
-        """The tenant's flows from ``days`` before the evaluated range to its end, with
-        ``bucket``: what a rule with a baseline (first seen...) looks back over."""
+    def history(self, lookback_seconds: int, window_seconds: int) -> str:
+        """The tenant's flows from ``lookback_seconds`` before the evaluated range to its end,
+        with ``bucket``: what a rule looks back over (a baseline, the window before)."""
 
     @abstractmethod
     def window_start(self) -> str:
@@ -141,11 +141,11 @@ class DuckSql(Sql):
     FROM flows
     WHERE tenant_id = $tenant_id AND time >= $window_start AND time < $window_end)"""  # noqa: S608
 
-    def history(self, days: int, window_seconds: int) -> str:
+    def history(self, lookback_seconds: int, window_seconds: int) -> str:
         return f"""(
     SELECT *, {_duck_bucket(window_seconds)} AS bucket
     FROM flows
-    WHERE tenant_id = $tenant_id AND time >= $window_start - INTERVAL {int(days)} DAY
+    WHERE tenant_id = $tenant_id AND time >= $window_start - INTERVAL {int(lookback_seconds)} SECOND
       AND time < $window_end)"""  # noqa: S608
 
     def window_start(self) -> str:
@@ -209,12 +209,12 @@ class ClickSql(Sql):
       AND time >= {{window_start:DateTime64(6, 'UTC')}}
       AND time < {{window_end:DateTime64(6, 'UTC')}})"""  # noqa: S608
 
-    def history(self, days: int, window_seconds: int) -> str:
+    def history(self, lookback_seconds: int, window_seconds: int) -> str:
         return f"""(
     SELECT *, toStartOfInterval(time, INTERVAL {int(window_seconds)} SECOND) AS bucket
     FROM flows
     WHERE tenant_id = {{tenant_id:String}}
-      AND time >= {{window_start:DateTime64(6, 'UTC')}} - INTERVAL {int(days)} DAY
+      AND time >= {{window_start:DateTime64(6, 'UTC')}} - INTERVAL {int(lookback_seconds)} SECOND
       AND time < {{window_end:DateTime64(6, 'UTC')}})"""  # noqa: S608
 
     def window_start(self) -> str:

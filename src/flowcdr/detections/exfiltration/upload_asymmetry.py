@@ -1,6 +1,6 @@
 """Large one-way upload to a rare internet host (research X2, no anchor scores asymmetry on
 flows): within an hour, a VM sent at least 100 MB to one internet host and received at most a
-tenth of that back, and at most two of our hosts talk to that host. Browsing and downloads
+tenth of that back, and no other of our hosts talks to that host. Browsing and downloads
 pull data; backups to known storage are common destinations (not rare) or suppressed by
 address. Only VMs that sent that much in all are broken down by destination.
 """
@@ -62,8 +62,8 @@ RULE = Rule(
         title="Large one-way upload to a rare internet host",
         level="medium",
         description=(
-            "A VM uploaded at least 100 MB within an hour to an internet host that at most two "
-            "of our hosts contact, receiving at most a tenth of that back."
+            "A VM uploaded at least 100 MB within an hour to an internet host no other of our "
+            "hosts contacts, receiving at most a tenth of that back."
         ),
         tactics=("TA0010",),
         techniques=("T1041", "T1030", "T1567"),
@@ -82,15 +82,15 @@ RULE = Rule(
     tunables={
         "min_bytes": Tunable(100 * MB, "Bytes sent to one host in an hour."),
         "min_ratio": Tunable(10, "Sent over received, at least."),
-        "max_callers": Tunable(2, "Our hosts contacting the destination, at most (rarity)."),
+        "max_callers": Tunable(1, "Our hosts contacting the destination, at most (rarity)."),
     },
     cases=(
         Case("400 MB out, 2 MB back", transfer(400 * MB, 2 * MB), expect=1, check={"dst_ip": DROP}),
         Case("a 400 MB download", transfer(4 * MB, 400 * MB), expect=0),
         Case("50 MB out", transfer(50 * MB, 1 * MB), expect=0),
         Case(
-            "the backup target all VMs use",
-            tuple(f for n in range(4) for f in transfer(400 * MB, 2 * MB, src=f"10.0.22.{n + 10}")),
+            "the storage account two VMs back up to",
+            tuple(f for n in range(2) for f in transfer(400 * MB, 2 * MB, src=f"10.0.22.{n + 10}")),
             expect=0,
         ),
     ),

@@ -25,7 +25,7 @@ WITH exposures AS (
            min(time) AS first_seen, max(time) AS last_seen, count(*) AS flow_count,
            sum({BYTES}) AS bytes, {d.count_distinct("src_ip")} AS sources,
            {d.any_value("rule")} AS rule
-    FROM {d.history(LOOKBACK_DAYS, WINDOW)} AS h
+    FROM {d.history(LOOKBACK_DAYS * DAY, WINDOW)} AS h
     WHERE {INBOUND_FROM_INTERNET} AND {ALLOWED} AND coalesce(dst_packets, 0) > 0
       AND NOT {d.in_list("dst_port", "expected_ports")}
     GROUP BY bucket, dst_ip, dst_port

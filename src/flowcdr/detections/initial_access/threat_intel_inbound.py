@@ -1,7 +1,9 @@
 """Allowed inbound traffic from a threat-intel address (research E4; Sentinel's TI map on
 flow logs, Traffic Analytics' malicious allowed flows). Only allowed flows: denied TI traffic
 is the NSG doing its job. Severity by what happened: medium if our VM answered with data (a
-session), low if it was allowed but not answered.
+session), low if it was allowed but not answered. One finding per VM and list, however many
+listed addresses reached it (a botnet of a hundred is one incident, not a hundred), naming one
+source when there is only one.
 """
 
 from flowcdr.detect import Case, CaseFlow, Rule, RuleMeta, Tunable, denied
@@ -13,9 +15,10 @@ BAD, VM = "11.66.66.66", "10.0.13.4"
 
 def query(d: Sql) -> str:
     return f"""
-SELECT bucket, src_ip, dst_ip, CAST(min(dst_port) AS INTEGER) AS dst_port,
-       min(protocol) AS protocol, {context(d)},
-       {d.any_value("intel_match")} AS intel_list,
+SELECT bucket, CASE WHEN count(DISTINCT src_ip) = 1 THEN min(src_ip) END AS src_ip, dst_ip,
+       CAST(min(dst_port) AS INTEGER) AS dst_port, min(protocol) AS protocol, {context(d)},
+       intel_match AS intel_list,
+       {d.count_distinct("src_ip")} AS sources, min(src_ip) AS sample_source,
        {d.count_distinct("dst_port")} AS ports,
        sum(coalesce(dst_bytes, 0)) AS bytes_answered,
        CASE WHEN sum(coalesce(dst_bytes, 0)) > {d.param("min_answer_bytes")}
@@ -23,7 +26,7 @@ SELECT bucket, src_ip, dst_ip, CAST(min(dst_port) AS INTEGER) AS dst_port,
 FROM f
 WHERE intel_match IS NOT NULL AND {ALLOWED} AND dst_scope = 'private'
   AND src_scope NOT IN ('private', 'azure_platform')
-GROUP BY bucket, src_ip, dst_ip
+GROUP BY bucket, dst_ip, intel_match
 """  # noqa: S608 - rule SQL is code; tunables are bound parameters
 
 
@@ -49,7 +52,7 @@ RULE = Rule(
     ),
     window_seconds=3600,
     query=query,
-    dedup=("src_ip", "dst_ip"),
+    dedup=("dst_ip", "intel_list"),
     tunables={
         "min_answer_bytes": Tunable(
             10_000, "Bytes our VM sent back that make it a session (medium)."
@@ -64,6 +67,13 @@ RULE = Rule(
             intel=(BAD,),
         ),
         Case("a listed scanner was denied", (denied(5, BAD, VM, 22),), expect=0, intel=(BAD,)),
+        Case(
+            "forty listed bots on RDP: one finding",
+            tuple(CaseFlow(i, f"11.66.0.{i + 1}", VM, 3389) for i in range(40)),
+            expect=1,
+            check={"src_ip": None, "dst_port": 3389},
+            intel=tuple(f"11.66.0.{i + 1}" for i in range(40)),
+        ),
         Case(
             "an unlisted client",
             (CaseFlow(5, "11.67.0.1", VM, 443),),
