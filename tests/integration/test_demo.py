@@ -84,9 +84,13 @@ def test_demo_runs_end_to_end_and_stops_cleanly(tmp_path: Path) -> None:
         os.kill(demo.pid, signal.SIGINT)
         assert demo.wait(60) == 0, (tmp_path / "demo.log").read_text()
     finally:
-        if demo.poll() is None:
-            demo.kill()
-            demo.wait()
+        if demo.poll() is None:  # a failed check: stop it as a user would, then for sure
+            os.kill(demo.pid, signal.SIGINT)
+            try:
+                demo.wait(60)
+            except subprocess.TimeoutExpired:
+                demo.kill()
+                demo.wait()
         log.close()
 
     with duckdb.connect(str(data_dir / "flows.duckdb"), read_only=True) as db:

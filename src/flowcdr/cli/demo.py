@@ -14,6 +14,7 @@ resumes the live simulation and collection where the checkpoints are.
 """
 
 import contextlib
+import ctypes
 import json
 import os
 import secrets
@@ -52,6 +53,7 @@ DEMO_CONNECTION_STRING = (
 READY_SECONDS = 60.0
 STOP_SECONDS = 20.0
 REFRESH_SECONDS = 2.0
+PR_SET_PDEATHSIG = 1  # prctl(2)
 # urllib would honour http_proxy & co.; the demo's gateway is on loopback.
 _DIRECT = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
@@ -200,6 +202,7 @@ class _Processes:
                 stdin=subprocess.DEVNULL,
                 env={**os.environ, **(env or {})},
                 start_new_session=True,  # Ctrl-C reaches the demo, which stops them in order
+                preexec_fn=_die_with_parent,  # noqa: PLW1509 - the demo starts them from one thread
             )
         self.children.append((name, child))
 
@@ -233,6 +236,14 @@ class _Processes:
                     self.console.print(f"the {name} did not stop in time; killing it")
                     child.kill()
                     child.wait()
+
+
+def _die_with_parent() -> None:
+    """In the child: be sent SIGTERM when the demo dies, even by SIGKILL, so no gateway or
+    collector is left running on its own (Linux; elsewhere a no-op)."""
+    if sys.platform == "linux":
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 @contextlib.contextmanager
