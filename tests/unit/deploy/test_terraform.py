@@ -118,7 +118,9 @@ def test_registration_runs_once_and_destroy_deregisters(module: dict[str, Any]) 
     for step in (create, destroy):
         assert "$FLOWCDR_TOKEN" in step["command"]
         assert "--header @-" in step["command"]  # the token on stdin, not in argv
-        assert step["environment"]["FLOWCDR_TOKEN"] == "${self.input.token}"
+        assert step["environment"]["FLOWCDR_TOKEN"] == "${self.triggers_replace.token}"
+    # input is copied to the output attribute, which a destroy plan prints unmasked.
+    assert "var.subscription_token" not in json.dumps(registration["input"])
 
 
 def test_one_collector_per_flow_log_account(module: dict[str, Any]) -> None:

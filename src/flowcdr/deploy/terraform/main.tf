@@ -78,20 +78,22 @@ resource "azurerm_role_assignment" "flow_log_reader" {
 # Registration with the gateway. terraform_data with local-exec runs once, on create (and when a
 # trigger changes), never on plan; a data "http" source would POST on every plan and refresh and
 # keep request and response in state. The destroy-time provisioner deregisters: it may only read
-# self, so what it needs is kept in input (state already holds the token: Key Vault secret).
+# self, so what it needs is kept in the resource. The token is a trigger, not part of input:
+# terraform_data copies input to its output attribute, which a destroy plan prints unmasked. So a
+# new token replaces the registration: deregistered with the old token, registered with the new.
 resource "terraform_data" "registration" {
-  triggers_replace = [
-    azuread_application.collector.client_id,
-    var.subscription_id,
-    var.flowlog_config_id,
-    local.regions,
-    local.gateway_url,
-  ]
+  triggers_replace = {
+    client_id       = azuread_application.collector.client_id
+    subscription_id = var.subscription_id
+    config_id       = var.flowlog_config_id
+    regions         = local.regions
+    gateway_url     = local.gateway_url
+    token           = var.subscription_token
+  }
 
   input = {
     connectors_url = "${local.gateway_url}/cdr/v1/azure/connectors"
     client_id      = azuread_application.collector.client_id
-    token          = var.subscription_token
     body = jsonencode({
       tenantId       = data.azuread_client_config.current.tenant_id
       clientId       = azuread_application.collector.client_id
@@ -108,7 +110,7 @@ resource "terraform_data" "registration" {
     command     = "printf 'Authorization: Bearer %s\\n' \"$FLOWCDR_TOKEN\" | curl --fail-with-body --silent --show-error --proto '=https' --retry 3 --header @- --header 'Content-Type: application/json' --data-binary \"$FLOWCDR_BODY\" \"$FLOWCDR_URL/register\""
     environment = {
       FLOWCDR_URL   = self.input.connectors_url
-      FLOWCDR_TOKEN = self.input.token
+      FLOWCDR_TOKEN = self.triggers_replace.token
       FLOWCDR_BODY  = self.input.body
     }
   }
@@ -122,7 +124,7 @@ resource "terraform_data" "registration" {
     command     = "printf 'Authorization: Bearer %s\\n' \"$FLOWCDR_TOKEN\" | curl --fail-with-body --silent --show-error --proto '=https' --retry 3 --header @- --request DELETE \"$FLOWCDR_URL/$FLOWCDR_CLIENT_ID\""
     environment = {
       FLOWCDR_URL       = self.input.connectors_url
-      FLOWCDR_TOKEN     = self.input.token
+      FLOWCDR_TOKEN     = self.triggers_replace.token
       FLOWCDR_CLIENT_ID = self.input.client_id
     }
   }
