@@ -269,3 +269,29 @@ def test_checkov_finds_no_failed_check(tmp_path: Path) -> None:
     assert summary["passed"] >= 15  # it did scan the module
     for check in report["results"]["skipped_checks"]:
         assert len(check["check_result"].get("suppress_comment", "").strip()) > 20, check
+
+
+def test_names_fit_azure_limits_for_the_largest_configuration(module: dict[str, Any]) -> None:
+    """50 buckets (the API's maximum) and a 64-character deployment name still give valid names:
+    storage accounts 3-24 lower-case letters and digits, vaults 3-24, Function apps up to 32
+    (longer host ids collide), resource groups up to 90."""
+    values = {
+        "${each.key}": "location50",
+        '${trimprefix(each.key, "location")}': "50",
+        "${local.suffix}": "0123abcd",
+        "${var.deployment_name}": "azure-" + "x" * 58,
+    }
+
+    def name(type_: str, resource: str) -> str:
+        text: str = one(module, type_, resource)["name"]
+        for placeholder, value in values.items():
+            text = text.replace(placeholder, value)
+        assert "${" not in text, text
+        return text
+
+    assert re.fullmatch(r"[a-z0-9]{3,24}", name("azurerm_storage_account", "collector"))
+    assert re.fullmatch(
+        r"[a-zA-Z][a-zA-Z0-9-]{1,22}[a-zA-Z0-9]", name("azurerm_key_vault", "collector")
+    )
+    assert len(name("azurerm_function_app_flex_consumption", "collector")) <= 32
+    assert len(name("azurerm_resource_group", "collector")) <= 90
