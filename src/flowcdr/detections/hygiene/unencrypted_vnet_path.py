@@ -2,8 +2,9 @@
 logs' encryption field): within a day, flows between two of our hosts logged ``NX`` (not
 encrypted) on a port the tenant marks as needing encryption (data stores and admin protocols
 by default). VNet encryption is per VNet and NIC type; an ``NX_*`` reason (hardware or SKU not
-supported, destination not in an encrypted VNet) is in the evidence. VNet logs only: NSG logs
-carry no encryption state.
+supported, destination not in an encrypted VNet) is in the evidence. One finding per server
+and port a day, naming how many clients reached it unencrypted. VNet logs only: NSG logs carry
+no encryption state.
 """
 
 from flowcdr.detect import Case, CaseFlow, Rule, RuleMeta, Tunable
@@ -16,12 +17,14 @@ PORTS = (22, 445, 1433, 3306, 3389, 5432, 6379, 9200, 27017)
 
 def query(d: Sql) -> str:
     return f"""
-SELECT bucket, src_ip, dst_ip, dst_port, min(protocol) AS protocol, {context(d)},
+SELECT bucket, CASE WHEN count(DISTINCT src_ip) = 1 THEN min(src_ip) END AS src_ip, dst_ip,
+       dst_port, min(protocol) AS protocol, {context(d)},
+       {d.count_distinct("src_ip")} AS clients, min(src_ip) AS sample_client,
        min(encryption) AS encryption_state
 FROM f
 WHERE {EAST_WEST} AND {ALLOWED} AND log_type = 'vnet' AND encryption LIKE 'NX%'
   AND {d.in_list("dst_port", "ports")}
-GROUP BY bucket, src_ip, dst_ip, dst_port
+GROUP BY bucket, dst_ip, dst_port
 """  # noqa: S608 - rule SQL is code; tunables are bound parameters
 
 
@@ -46,11 +49,17 @@ RULE = Rule(
     ),
     window_seconds=86_400,
     query=query,
-    dedup=("src_ip", "dst_ip", "dst_port"),
+    dedup=("dst_ip", "dst_port"),
     dedup_seconds=7 * 86_400,
     tunables={"ports": Tunable(PORTS, "Ports whose paths should be encrypted.")},
     cases=(
         Case("app to database, NX", (CaseFlow(5, APP, DB, 5432, encryption="NX"),), expect=1),
+        Case(
+            "twenty app servers to one database: one finding",
+            tuple(CaseFlow(i, f"10.0.31.{i + 20}", DB, 5432, encryption="NX") for i in range(20)),
+            expect=1,
+            check={"src_ip": None, "dst_ip": DB},
+        ),
         Case("app to database, encrypted", (CaseFlow(5, APP, DB, 5432, encryption="X"),), expect=0),
         Case("web traffic, NX", (CaseFlow(5, APP, DB, 8080, encryption="NX"),), expect=0),
     ),
