@@ -74,11 +74,12 @@ class Azurite:
         return BlobServiceClient.from_connection_string(self.connection_string)
 
     def start(self) -> None:
+        binary = require_azurite()
         self.location.mkdir(parents=True, exist_ok=True)
         self.log_file = self.log_path.open("ab")
         self.process = subprocess.Popen(
             [
-                str(require_azurite()),
+                str(binary),
                 "--silent",
                 "--skipApiVersionCheck",
                 "--disableTelemetry",
