@@ -8,6 +8,7 @@ database). The first spoke and about a third of the others are dual-stack, so ev
 IPv6 "where a VNet has it".
 """
 
+import functools
 import ipaddress
 import uuid
 from dataclasses import dataclass
@@ -48,7 +49,7 @@ class Subnet:
     nsg_guid: str
     acl_id: str
 
-    @property
+    @functools.cached_property
     def nsg_resource_id(self) -> str:
         """Upper case, as the platform writes it in NSG records and blob names."""
         return (
@@ -69,7 +70,7 @@ class Vnet:
     flow_log_guid: str
     dual_stack: bool
 
-    @property
+    @functools.cached_property
     def target_resource_id(self) -> str:
         """Normal ARM casing, as VNet records give ``targetResourceID``."""
         return (
@@ -77,7 +78,7 @@ class Vnet:
             f"/providers/Microsoft.Network/virtualNetworks/{self.name}"
         )
 
-    @property
+    @functools.cached_property
     def flow_log_resource_id(self) -> str:
         return (
             f"/SUBSCRIPTIONS/{self.subscription}/RESOURCEGROUPS/NETWORKWATCHERRG/PROVIDERS"
