@@ -9,6 +9,7 @@
 """
 
 import datetime as dt
+import functools
 import json
 from collections.abc import Callable
 from importlib.metadata import version
@@ -23,6 +24,12 @@ _OCSF_SEVERITY = {"low": 2, "medium": 3, "high": 4, "critical": 5}
 _OCSF_STATUS = {"open": 1, "acknowledged": 2, "suppressed": 3, "resolved": 4}
 _ECS_SEVERITY = {"low": 21, "medium": 47, "high": 73, "critical": 99}
 """ECS ``event.severity`` as Elastic's detection rules number them."""
+
+
+@functools.cache
+def _product() -> dict[str, str]:
+    """Read once: the installed version does not change while the process runs."""
+    return {"name": "flowcdr", "vendor_name": "flowcdr", "version": version("flowcdr")}
 
 
 def _millis(moment: dt.datetime) -> int:
@@ -48,7 +55,7 @@ def to_ocsf(finding: Finding) -> dict[str, Any]:
         "count": finding.flow_count,
         "metadata": {
             "version": "1.1.0",
-            "product": {"name": "flowcdr", "vendor_name": "flowcdr", "version": version("flowcdr")},
+            "product": _product(),
             "uid": finding.id,
         },
         "finding_info": {

@@ -3,7 +3,8 @@ short failed-looking connections from one source to an admin or database port, t
 connection from the same source that is clearly a session: 100 kB or more, or five minutes or
 longer (the research's >10x the attempt size or >5 minutes). The guessing worked. Attempts
 count from the hour before the session's hour too, so a session just after an hour boundary
-is still tied to the guessing before it.
+is still tied to the guessing before it. Only (source, VM, port) keys with that many flows in
+the whole range are broken down into connections.
 """
 
 from flowcdr.detect import Case, CaseFlow, Rule, RuleMeta, Tunable
@@ -23,13 +24,18 @@ def query(d: Sql) -> str:
         f"(NOT {small} AND (bytes >= {d.param('min_session_bytes')} "
         f"OR {duration} >= {d.param('min_session_seconds')}))"
     )
+    history = d.history(WINDOW, WINDOW)
     return f"""
-WITH conns AS (
+WITH candidates AS (
+    SELECT src_ip, dst_ip, dst_port FROM {history} AS h WHERE {where}
+    GROUP BY src_ip, dst_ip, dst_port HAVING count(*) >= {d.param("min_attempts")}
+),
+conns AS (
     SELECT bucket, src_ip, dst_ip, dst_port, src_port, min(protocol) AS protocol,
            {d.any_value("resource_id")} AS resource_id,
            {d.any_value("subscription_id")} AS subscription_id,
            min(time) AS started, max(time) AS ended, count(*) AS flows, sum({BYTES}) AS bytes
-    FROM {d.history(WINDOW, WINDOW)} AS h
+    FROM {history} AS h JOIN candidates USING (src_ip, dst_ip, dst_port)
     WHERE {where}
     GROUP BY bucket, src_ip, dst_ip, dst_port, src_port
 ),
