@@ -10,6 +10,8 @@ AZURITE_VERSION := 3.35.0
 # networkx...) with pins of their own, so it lives in its own virtualenv, also in build/.
 CHECKOV := build/checkov/bin/checkov
 CHECKOV_VERSION := 3.3.30
+# The portal's browser tests drive Debian's Chromium through Playwright (never a downloaded browser).
+CHROMIUM := /usr/bin/chromium
 
 .PHONY: run test check bench clean
 
@@ -37,7 +39,10 @@ $(CHECKOV):
 	$(PYTHON) -m venv build/checkov
 	build/checkov/bin/python -m pip install --quiet 'checkov==$(CHECKOV_VERSION)'
 
-test: check $(AZURITE) $(CHECKOV)
+$(CHROMIUM):
+	apt-get update -qq && apt-get install -y -qq chromium
+
+test: check $(AZURITE) $(CHECKOV) $(CHROMIUM)
 	$(BIN)/pytest
 
 bench: $(STAMP) $(AZURITE)

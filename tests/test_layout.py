@@ -31,6 +31,17 @@ ALLOWED = {
         "flowcdr.detect",
         "flowcdr.detections",
         "flowcdr.deploy",
+        "flowcdr.web",
+    },
+    "web": _BASE
+    | {
+        "flowcdr.config",
+        "flowcdr.formats",
+        "flowcdr.store",
+        "flowcdr.auth",
+        "flowcdr.api",
+        "flowcdr.detect",
+        "flowcdr.azure",
     },
     "cli": _BASE
     | {

@@ -27,6 +27,7 @@ from flowcdr.api.routes import (
 )
 from flowcdr.api.services import Services
 from flowcdr.config import Settings
+from flowcdr.web import portal
 
 log = logging.getLogger("flowcdr.api")
 
@@ -69,4 +70,5 @@ def create_app(settings: Settings) -> FastAPI:
     routers = (health, auth, tokens, flowlogs, audit, ingest, flows, insights, findings)
     for router in (module.router for module in (*routers, scripts, connectors)):
         app.include_router(router)
+    app.include_router(portal.router)
     return app

@@ -1,0 +1,35 @@
+"""Every portal page renders for admins and analysts, over the seeded flows and finding."""
+
+from urllib.parse import urlencode
+
+from .conftest import Portal, window
+
+PAGES = (
+    "/portal/",
+    "/portal/findings",
+    "/portal/flows?" + urlencode(window()),
+    "/portal/health",
+    "/portal/configure/azure",
+    "/portal/tokens",
+    "/portal/settings",
+)
+PANELS = (
+    "/portal/panels/traffic",
+    "/portal/panels/findings",
+    "/portal/panels/resources",
+    *(f"/portal/panels/top/{d}" for d in ("talkers", "ports", "countries", "rules",
+                                          "denied-sources")),
+)  # fmt: skip
+
+
+def test_every_page_renders_for_both_roles(portal: Portal) -> None:
+    for user in ("alice", "amy"):
+        client = portal.as_user(user)
+        for path in PAGES:
+            response = client.get(path)
+            assert response.status_code == 200, (user, path, response.text[:500])
+            assert "text/html" in response.headers["content-type"]
+            assert "script-src 'self'" in response.headers["content-security-policy"]
+        for path in PANELS:
+            response = client.get(path, params=window())
+            assert response.status_code == 200, (user, path, response.text[:500])
