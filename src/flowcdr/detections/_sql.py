@@ -72,9 +72,10 @@ HAVING probed_ports >= {d.param("min_ports")}
 
 
 def horizontal_sweep(d: Sql, sources: str) -> str:
-    """One source touching one port on many hosts within a window. A HyperLogLog estimate
-    first drops the (source, port) pairs far from the threshold (busy clients of one server
-    have many flows but one host), then hosts are counted exactly for the rest."""
+    """One source touching one port on many hosts within a window; one row per source and
+    window, however many ports it swept (naming the port when there is one). A HyperLogLog
+    estimate first drops the (source, port) pairs far from the threshold (busy clients of one
+    server have many flows but one host), then hosts are counted exactly for the rest."""
     where = f"{sources} AND NOT {d.in_list('dst_port', 'ignored_ports')}"
     return f"""
 WITH pairs AS (
@@ -82,15 +83,27 @@ WITH pairs AS (
     GROUP BY bucket, src_ip, dst_port
     HAVING count(*) >= {d.param("min_hosts")}
        AND {d.approx_distinct("dst_ip")} >= 0.8 * {d.param("min_hosts")}
+),
+ports AS (
+    SELECT bucket, src_ip, dst_port, min(protocol) AS protocol, {context(d)},
+           {d.count_distinct("dst_ip")} AS hosts,
+           {d.count_distinct("dst_ip", "decision = 'deny'")} AS denied_hosts,
+           {d.count_distinct("dst_ip", f"{PACKETS} > 5")} AS answering_hosts
+    FROM f JOIN pairs USING (bucket, src_ip, dst_port)
+    WHERE {where}
+    GROUP BY bucket, src_ip, dst_port
+    HAVING hosts >= {d.param("min_hosts")}
 )
-SELECT bucket, src_ip, {NO_DST}, dst_port, min(protocol) AS protocol, {context(d)},
-       {d.count_distinct("dst_ip")} AS hosts,
-       {d.count_distinct("dst_ip", "decision = 'deny'")} AS denied_hosts,
-       {d.count_distinct("dst_ip", f"{PACKETS} > 5")} AS answering_hosts
-FROM f JOIN pairs USING (bucket, src_ip, dst_port)
-WHERE {where}
-GROUP BY bucket, src_ip, dst_port
-HAVING hosts >= {d.param("min_hosts")}
+SELECT bucket, src_ip, {NO_DST},
+       CASE WHEN count(*) = 1 THEN min(dst_port) END AS dst_port, min(protocol) AS protocol,
+       {d.any_value("resource_id")} AS resource_id,
+       {d.any_value("subscription_id")} AS subscription_id,
+       min(first_seen) AS first_seen, max(last_seen) AS last_seen,
+       sum(flow_count) AS flow_count, sum(bytes) AS bytes,
+       count(*) AS ports_swept, min(dst_port) AS lowest_port, max(hosts) AS hosts,
+       max(denied_hosts) AS denied_hosts, max(answering_hosts) AS answering_hosts
+FROM ports
+GROUP BY bucket, src_ip
 """  # noqa: S608 - rule SQL is code; tunables are bound parameters
 
 

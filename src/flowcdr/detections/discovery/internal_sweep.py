@@ -37,7 +37,7 @@ RULE = Rule(
     ),
     window_seconds=600,
     query=query,
-    dedup=("src_ip", "dst_port"),
+    dedup=("src_ip",),
     dedup_seconds=6 * 3600,
     tunables={
         "min_hosts": Tunable(20, "Internal hosts touched on one port in ten minutes."),
@@ -49,6 +49,14 @@ RULE = Rule(
             tuple(denied(i * 6, VM, f"10.0.5.{i + 2}", 445) for i in range(40)),
             expect=1,
             check={"src_ip": VM, "dst_port": 445},
+        ),
+        Case(
+            "SSH, SMB and RDP on 25 hosts each: one finding",
+            tuple(
+                denied(i, VM, f"10.0.5.{i % 25 + 2}", (22, 445, 3389)[i // 25]) for i in range(75)
+            ),
+            expect=1,
+            check={"dst_port": None},
         ),
         Case(
             "a client resolving names against 25 internal DNS servers",

@@ -2,14 +2,14 @@
 logs' encryption field): within a day, flows between two of our hosts logged ``NX`` (not
 encrypted) on a port the tenant marks as needing encryption (data stores and admin protocols
 by default). VNet encryption is per VNet and NIC type; an ``NX_*`` reason (hardware or SKU not
-supported, destination not in an encrypted VNet) is in the evidence. One finding per server
-and port a day, naming how many clients reached it unencrypted. VNet logs only: NSG logs carry
-no encryption state.
+supported, destination not in an encrypted VNet) is in the evidence. One finding per VNet (the
+flow log's target) and port a day, naming how many servers and clients. VNet logs only: NSG
+logs carry no encryption state.
 """
 
 from flowcdr.detect import Case, CaseFlow, Rule, RuleMeta, Tunable
 from flowcdr.detect.dialect import Sql
-from flowcdr.detections._sql import ALLOWED, EAST_WEST, context
+from flowcdr.detections._sql import ALLOWED, EAST_WEST
 
 APP, DB = "10.0.31.4", "10.0.31.9"
 PORTS = (22, 445, 1433, 3306, 3389, 5432, 6379, 9200, 27017)
@@ -17,14 +17,19 @@ PORTS = (22, 445, 1433, 3306, 3389, 5432, 6379, 9200, 27017)
 
 def query(d: Sql) -> str:
     return f"""
-SELECT bucket, CASE WHEN count(DISTINCT src_ip) = 1 THEN min(src_ip) END AS src_ip, dst_ip,
-       dst_port, min(protocol) AS protocol, {context(d)},
+SELECT bucket, CASE WHEN count(DISTINCT src_ip) = 1 THEN min(src_ip) END AS src_ip,
+       CASE WHEN count(DISTINCT dst_ip) = 1 THEN min(dst_ip) END AS dst_ip,
+       dst_port, min(protocol) AS protocol, resource_id,
+       {d.any_value("subscription_id")} AS subscription_id,
+       min(time) AS first_seen, max(time) AS last_seen, count(*) AS flow_count,
+       sum(coalesce(src_bytes, 0) + coalesce(dst_bytes, 0)) AS bytes,
+       {d.count_distinct("dst_ip")} AS servers, min(dst_ip) AS sample_server,
        {d.count_distinct("src_ip")} AS clients, min(src_ip) AS sample_client,
        min(encryption) AS encryption_state
 FROM f
 WHERE {EAST_WEST} AND {ALLOWED} AND log_type = 'vnet' AND encryption LIKE 'NX%'
   AND {d.in_list("dst_port", "ports")}
-GROUP BY bucket, dst_ip, dst_port
+GROUP BY bucket, resource_id, dst_port
 """  # noqa: S608 - rule SQL is code; tunables are bound parameters
 
 
@@ -49,7 +54,7 @@ RULE = Rule(
     ),
     window_seconds=86_400,
     query=query,
-    dedup=("dst_ip", "dst_port"),
+    dedup=("resource_id", "dst_port"),
     dedup_seconds=7 * 86_400,
     tunables={"ports": Tunable(PORTS, "Ports whose paths should be encrypted.")},
     cases=(

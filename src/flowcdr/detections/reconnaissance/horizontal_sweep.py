@@ -32,7 +32,7 @@ RULE = Rule(
     ),
     window_seconds=600,
     query=lambda d: horizontal_sweep(d, INBOUND_FROM_INTERNET),
-    dedup=("src_ip", "dst_port"),
+    dedup=("src_ip",),
     dedup_seconds=6 * 3600,
     tunables={
         "min_hosts": Tunable(10, "Hosts touched on one port in ten minutes."),
