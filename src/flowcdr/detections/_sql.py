@@ -73,16 +73,14 @@ HAVING probed_ports >= {d.param("min_ports")}
 
 def horizontal_sweep(d: Sql, sources: str) -> str:
     """One source touching one port on many hosts within a window; one row per source and
-    window, however many ports it swept (naming the port when there is one). A HyperLogLog
-    estimate first drops the (source, port) pairs far from the threshold (busy clients of one
-    server have many flows but one host), then hosts are counted exactly for the rest."""
+    window, however many ports it swept (naming the port when there is one). A cheap count
+    first drops the (source, port) pairs with fewer flows than the threshold has hosts."""
     where = f"{sources} AND NOT {d.in_list('dst_port', 'ignored_ports')}"
     return f"""
 WITH pairs AS (
     SELECT bucket, src_ip, dst_port FROM f WHERE {where}
     GROUP BY bucket, src_ip, dst_port
     HAVING count(*) >= {d.param("min_hosts")}
-       AND {d.approx_distinct("dst_ip")} >= 0.8 * {d.param("min_hosts")}
 ),
 ports AS (
     SELECT bucket, src_ip, dst_port, min(protocol) AS protocol, {context(d)},
