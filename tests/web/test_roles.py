@@ -33,7 +33,7 @@ def test_a_post_without_the_csrf_token_fails(browser: Browser, portal: Gateway) 
     page.goto(portal.base_url + "/portal/settings")
     screenshot(page, "settings")
     before = page.locator("#suppressions tbody tr").count()
-    forged = {"cidr": "203.0.113.0/24", "reason": "forged"}
+    forged: dict[str, str | float | bool] = {"cidr": "203.0.113.0/24", "reason": "forged"}
     refused = page.request.post(portal.base_url + "/portal/settings/suppressions", form=forged)
     assert refused.status == 403
     assert "CSRF" in refused.text()
