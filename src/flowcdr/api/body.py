@@ -1,16 +1,18 @@
 """Reading a request body within limits: as sent, and once decompressed.
 
 A collector sends gzip; a body is read chunk by chunk and inflated with an output bound, so a
-gzip bomb is refused after a few megabytes of work instead of expanding in memory.
+gzip bomb is refused after a few megabytes of work instead of expanding in memory. ISA-L
+inflates about twice as fast as zlib, and inflating is a fair share of ingest's CPU.
 """
 
-import zlib
-
 from fastapi import Request
+from isal import isal_zlib
 
 from flowcdr.api.errors import ApiError
 
-_GZIP = 16 + zlib.MAX_WBITS
+_GZIP = 16 + isal_zlib.MAX_WBITS
+# isal's stub types ``error`` as an exception instance; it is the class ``IsalError``.
+_InflateError: type[Exception] = isal_zlib.error  # type: ignore[assignment]
 
 
 async def read_body(request: Request, max_sent: int, max_inflated: int) -> bytes:
@@ -21,7 +23,7 @@ async def read_body(request: Request, max_sent: int, max_inflated: int) -> bytes
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > max_sent:
         raise ApiError(413, f"the body is larger than {max_sent} bytes")
-    inflate = zlib.decompressobj(_GZIP) if encoding == "gzip" else None
+    inflate = isal_zlib.decompressobj(_GZIP) if encoding == "gzip" else None
     limit = max_inflated if inflate else max_sent
     out = bytearray()
     sent = 0
@@ -36,7 +38,7 @@ async def read_body(request: Request, max_sent: int, max_inflated: int) -> bytes
         while data and not inflate.eof:
             try:
                 out += inflate.decompress(data, limit - len(out) + 1)
-            except zlib.error as error:
+            except _InflateError as error:
                 raise ApiError(400, f"the body is not valid gzip: {error}") from None
             if len(out) > limit:
                 raise ApiError(413, f"the body inflates to more than {limit} bytes")

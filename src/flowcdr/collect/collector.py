@@ -7,7 +7,6 @@ parts, and advance the checkpoint block by block. Bytes read per pass are bounde
 is worked off over several passes instead of exhausting memory or a Function timeout.
 """
 
-import gzip
 import logging
 import threading
 from collections import deque
@@ -23,7 +22,7 @@ from flowcdr.collect.errors import BlobChangedError, SourceError
 from flowcdr.collect.fragment import FragmentError, block_records, cut_parts, envelope
 from flowcdr.collect.keys import blob_key, part_key
 from flowcdr.collect.plan import Plan, Span, plan_reading
-from flowcdr.collect.ship import Delivery, Gateway, Outcome
+from flowcdr.collect.ship import Delivery, Gateway, Outcome, gzip_body
 from flowcdr.collect.source import (
     FLOW_LOG_CONTAINERS,
     BlobInfo,
@@ -36,7 +35,6 @@ log = logging.getLogger(__name__)
 
 PASS_BYTES = 32 << 20
 READ_ATTEMPTS = 3  # the blob may move on between block list and read; then list again
-GZIP_LEVEL = 1  # JSON shrinks ~10x even at level 1; higher levels cost more CPU than they save
 # Blocks shipped at once: gzip and the socket release the GIL, and a remote gateway's round trip
 # would otherwise idle the collector.
 WORKERS = 4
@@ -262,14 +260,14 @@ class Collector:
         try:
             records = block_records(chunk, blob)
         except FragmentError as error:
-            self._dead_letter(blob, span, "0", gzip.compress(chunk, GZIP_LEVEL), why=str(error))
+            self._dead_letter(blob, span, "0", gzip_body(chunk), why=str(error))
             return
         for number, part in enumerate(cut_parts(records)):
             self._deliver_part(blob, span, str(number), part)
 
     def _deliver_part(self, blob: str, span: Span, label: str, records: list[bytes]) -> None:
         """Ship one part; a 413 splits it in two halves with sub-labels, down to single records."""
-        body = gzip.compress(envelope(records), GZIP_LEVEL)
+        body = gzip_body(envelope(records))
         key = part_key(blob, span.block.id, span.offset, span.block.size, label)
         delivery = self._gateway.send(body, key, blob)
         self._count(delivery)

@@ -18,12 +18,24 @@ from dataclasses import dataclass
 from typing import Protocol
 from urllib.parse import urlsplit
 
+from isal import igzip
+
 from flowcdr.collect.errors import CallerRefusedError, DeliveryError
 
 INGEST_PATH = "/cdr/v1/ingest"
+# JSON shrinks ~3.5x at ISA-L's level 1; higher levels cost more CPU than the bytes they save.
+GZIP_LEVEL = 1
 RETRIED = frozenset({408, 429}) | frozenset(range(500, 600))
 REFUSED_CALLER = frozenset({401, 403})
 _MESSAGE_CHARS = 300  # of a refusal's body, kept with a dead letter
+
+
+def gzip_body(data: bytes) -> bytes:
+    """An ingest body: one gzip member with no time stamp, so the same data gives the same bytes.
+
+    ISA-L compresses several times faster than zlib at the same level, and compressing is
+    most of the collector's CPU."""
+    return igzip.compress(data, GZIP_LEVEL, mtime=0)
 
 
 class Outcome(enum.Enum):
