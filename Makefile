@@ -49,6 +49,7 @@ bench: $(STAMP) $(AZURITE)
 	$(BIN)/python bench/parse.py
 	$(BIN)/python bench/ingest.py
 	$(BIN)/python bench/query.py
+	$(BIN)/python bench/portal.py
 	$(BIN)/python bench/collect.py
 
 clean:
