@@ -2,8 +2,9 @@
 
 The inputs are parsed, enriched and matched against the threat-intel files exactly as ingest
 would, loaded into DuckDB (in memory, or ``--database FILE`` to keep it and let DuckDB spill
-larger sets to disk), and every enabled rule runs once over every window of the data. Findings
-go to OUT or stdout, one JSON object per line; progress and the summary go to stderr, whose
+larger sets to disk), and every enabled rule runs once over every window of the data; each
+finding's evidence then gets its first few flows as samples. Findings go to OUT or stdout,
+one JSON object per line; progress and the summary go to stderr, whose
 last line is always the summary. Exit status 2 says an input was unreadable or not a flow log
 (each is named on stderr); the findings of the good inputs are still written.
 """
@@ -30,6 +31,7 @@ from flowcdr.detect.export import EXPORT_FORMATS, ExportFormat, export_line
 from flowcdr.detect.feeds import IntelError, read_feed
 from flowcdr.detect.intel import Intel
 from flowcdr.detect.runner import detect_offline
+from flowcdr.detect.samples import with_samples
 from flowcdr.detect.settings import DetectSettings, SettingsError
 from flowcdr.formats import FormatError, parse_blob
 
@@ -108,6 +110,7 @@ def detect(
         loaded = _load(db, inputs, intel)
         click.echo(f"running {len(enabled)} rules over {loaded.flows} flows", err=True)
         book = detect_offline(db, rules, enabled, OFFLINE_TENANT)
+        findings = with_samples(db, OFFLINE_TENANT, list(book.findings()))
     finally:
         db.close()
     now = dt.datetime.now(dt.UTC)
@@ -118,7 +121,7 @@ def detect(
             stream: TextIO = (
                 stack.enter_context(output.open("w", encoding="utf-8")) if output else sys.stdout
             )
-            for finding in book.findings():
+            for finding in findings:
                 if settings.suppression_for(finding, now) is not None:
                     suppressed += 1
                     continue

@@ -108,3 +108,15 @@ def test_intel_check_and_update(tmp_path: Path) -> None:
     refused = flowcdr("intel", "update", empty.as_uri(), "-o", str(target))
     assert refused.returncode == 1
     assert target.read_text() == feed.read_text()
+
+
+def test_findings_carry_sample_flows(scan_blob: Path) -> None:
+    done = flowcdr("detect", str(scan_blob))
+    scan = next(
+        json.loads(line) for line in done.stdout.splitlines() if "vertical_port_scan" in line
+    )
+    samples = scan["evidence"]["samples"]
+    assert len(samples) == 3
+    assert samples[0]["time"] == "2026-01-05T00:00:00.000000Z"
+    assert {s["src_ip"] for s in samples} == {SCANNER}
+    assert [s["dst_port"] for s in samples] == [1000, 1001, 1002]
