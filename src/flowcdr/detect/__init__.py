@@ -7,9 +7,12 @@ catalogue  finding the rules of a catalogue package
 dataset    flows into a DuckDB table laid out as the store's
 runner     offline runs and the streaming window runner
 finding    findings, dedup keys, and how hits extend findings
+samples    sample flows for findings' evidence
+beacon     RITA's beacon score
 intel      threat-intel lists as sorted integer ranges; feeds reads their files
 settings   per-tenant rule settings and suppressions
 export     findings as NDJSON, OCSF Detection Finding and ECS
+harness    a rule's cases through the engine (the test suite's view)
 """
 
 from flowcdr.detect.case import Case, CaseFlow, denied
