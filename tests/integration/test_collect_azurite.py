@@ -10,6 +10,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import duckdb
 import pytest
 from azure.storage.blob import AccountSasPermissions, ResourceTypes, generate_account_sas
 
@@ -93,7 +94,7 @@ def test_the_command_collects_and_sigterm_stops_it_cleanly(
     for _ in range(3):
         hour.write()
     once = subprocess.run(
-        [*command, "--once"],
+        [*command, "--once", "--connector-id", "app-1"],
         env=env,
         capture_output=True,
         text=True,
@@ -104,7 +105,9 @@ def test_the_command_collects_and_sigterm_stops_it_cleanly(
     for _ in range(2):
         hour.write()
     with (tmp_path / "collect.log").open("wb") as log:
-        running = subprocess.Popen([*command, "--interval", "1"], env=env, stderr=log)
+        running = subprocess.Popen(
+            [*command, "--interval", "1"], env={**env, "FLOWCDR_CONNECTOR_ID": "app-1"}, stderr=log
+        )
         deadline = time.monotonic() + COMMAND_SECONDS
         while (
             "blocks 4" not in (tmp_path / "collect.log").read_text() and time.monotonic() < deadline
@@ -118,6 +121,9 @@ def test_the_command_collects_and_sigterm_stops_it_cleanly(
     assert azurite.connection_string.split("AccountKey=")[1][:20] not in output
     gateway.stop()
     assert stored_flows(gateway.data_dir) == hour.flows()
+    with duckdb.connect(str(gateway.data_dir / "flows.duckdb"), read_only=True) as db:
+        attributed = db.execute("SELECT DISTINCT connector_id FROM ingest_batches").fetchall()
+    assert attributed == [("app-1",)]  # the flag and the environment variable alike
 
 
 def test_an_account_url_with_a_sas_token_reads_blobs(azurite: Azurite) -> None:

@@ -113,6 +113,11 @@ log = logging.getLogger("flowcdr.collect")
     show_default=True,
     help="Seconds to wait for one gateway answer.",
 )
+@click.option(
+    "--connector-id",
+    envvar="FLOWCDR_CONNECTOR_ID",
+    help="Registered application (client id) to attribute the batches to in the gateway.",
+)
 def collect(
     *,
     gateway_url: str,
@@ -128,6 +133,7 @@ def collect(
     replay: bool,
     pass_mb: int,
     timeout: float,
+    connector_id: str | None,
 ) -> None:
     """Read new flow-log blocks from storage and ship them to the gateway, each exactly once."""
     token = os.environ.get(TOKEN_ENV, "").strip()
@@ -137,7 +143,13 @@ def collect(
     letters = FolderDeadLetters(dead_letters or state.parent / "deadletters")
     stop = threading.Event()
     try:
-        gateway = GatewayClient(gateway_url, token, Backoff(timeout_seconds=timeout), stop=stop)
+        gateway = GatewayClient(
+            gateway_url,
+            token,
+            Backoff(timeout_seconds=timeout),
+            stop=stop,
+            connector_id=connector_id,
+        )
     except ValueError as error:
         raise click.ClickException(str(error)) from None
     console = _setup_logging()

@@ -9,7 +9,9 @@ tested against Azurite by calling it directly. Settings are app settings (enviro
 - ``AzureWebJobsStorage`` (or ``AzureWebJobsStorage__accountName``): the Function's own account,
   holding the checkpoint table and the dead-letter container;
 - ``FLOWCDR_PASS_MB`` (optional, default 32): bytes read per invocation, well inside the
-  Function timeout.
+  Function timeout;
+- ``FLOWCDR_CONNECTOR_ID`` (optional): the registered application's client id, sent with every
+  batch so the gateway's data health and connector list attribute the flows to it.
 """
 
 import logging
@@ -46,6 +48,7 @@ class FunctionSettings:
     state_connection: str | None = field(repr=False)
     state_account: str | None
     pass_bytes: int = PASS_BYTES
+    connector_id: str | None = None
 
     @classmethod
     def from_environ(cls, env: Mapping[str, str]) -> "FunctionSettings":
@@ -75,6 +78,7 @@ class FunctionSettings:
             state,
             state_account,
             pass_bytes,
+            env.get("FLOWCDR_CONNECTOR_ID", "").strip() or None,
         )
 
 
@@ -97,7 +101,9 @@ def build_collector(settings: FunctionSettings) -> tuple[Collector, GatewayClien
         )
         blobs = BlobServiceClient(f"https://{account}.blob.core.windows.net", credential=credential)
     try:
-        gateway = GatewayClient(settings.gateway_url, settings.token)
+        gateway = GatewayClient(
+            settings.gateway_url, settings.token, connector_id=settings.connector_id
+        )
     except ValueError as error:
         raise SettingError(f"app setting FLOWCDR_GATEWAY_URL: {error}") from None
     collector = Collector(

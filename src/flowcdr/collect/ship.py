@@ -83,6 +83,7 @@ class GatewayClient:
         backoff: Backoff | None = None,
         *,
         stop: threading.Event | None = None,
+        connector_id: str | None = None,
     ) -> None:
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
@@ -92,6 +93,9 @@ class GatewayClient:
         self._port = parts.port
         self._path = parts.path.rstrip("/") + INGEST_PATH
         self._token = token
+        # The registered application this collector runs as: the gateway's data health and
+        # connector list attribute the batches to it.
+        self._connector = {"X-Flowcdr-Connector": connector_id[:128]} if connector_id else {}
         self._backoff = backoff or Backoff()
         self._stop = stop or threading.Event()
         self._local = threading.local()
@@ -169,6 +173,7 @@ class GatewayClient:
                 "Content-Encoding": "gzip",
                 "Idempotency-Key": key,
                 "X-Flowcdr-Source": source[:1024],
+                **self._connector,
             },
         )
         response = connection.getresponse()

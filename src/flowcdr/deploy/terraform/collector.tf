@@ -224,6 +224,7 @@ resource "azurerm_function_app_flex_consumption" "collector" {
     AzureWebJobsStorage__clientId    = azurerm_user_assigned_identity.collector[each.key].client_id
     AZURE_CLIENT_ID                  = azurerm_user_assigned_identity.collector[each.key].client_id
     FLOWCDR_GATEWAY_URL              = local.gateway_url
+    FLOWCDR_CONNECTOR_ID             = azuread_application.collector.client_id
     FLOWCDR_SUBSCRIPTION_TOKEN       = "@Microsoft.KeyVault(SecretUri=${azurerm_key_vault_secret.subscription_token[each.key].versionless_id})"
     FLOWLOG_STORAGE                  = "@Microsoft.KeyVault(SecretUri=${azurerm_key_vault_secret.flow_logs_connection[each.key].versionless_id})"
   }
