@@ -2,7 +2,9 @@
 
 from pathlib import Path
 
-from flowcdr.cli.main import COMMANDS
+from click.testing import CliRunner
+
+from flowcdr.cli.main import COMMANDS, main
 
 README = (Path(__file__).resolve().parents[1] / "README.md").read_text()
 
@@ -23,3 +25,9 @@ def test_every_make_target_is_documented() -> None:
     phony = next(line for line in makefile.splitlines() if line.startswith(".PHONY:"))
     targets = set(phony.split(":", 1)[1].split()) - {"clean"}
     assert [t for t in sorted(targets) if f"make {t}" not in README] == []
+
+
+def test_generated_reference_pages_are_current() -> None:
+    docs = Path(__file__).resolve().parents[1] / "docs"
+    result = CliRunner().invoke(main, ["docs", "--check", str(docs)])
+    assert result.exit_code == 0, result.output

@@ -22,6 +22,7 @@ COMMANDS = {
         "intel",
         "simulate",
         "demo",
+        "docs",
     )
 }
 
