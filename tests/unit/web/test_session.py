@@ -37,6 +37,14 @@ def test_a_wrong_password_or_a_foreign_next_gets_nowhere(portal: Portal) -> None
         follow_redirects=False,
     )
     assert elsewhere.headers["location"] == "/portal/"
+    cross_site = client.post(
+        "/portal/sign-in",
+        data={"username": "alice", "password": PASSWORD},
+        headers={"Origin": "https://evil.example"},
+        follow_redirects=False,
+    )
+    assert cross_site.status_code == 403
+    assert "set-cookie" not in cross_site.headers
 
 
 def test_pages_need_a_session(portal: Portal) -> None:

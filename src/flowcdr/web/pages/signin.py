@@ -2,14 +2,21 @@
 
 import datetime as dt
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, HTTPException, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse, Response
 
 from flowcdr.api.deps import ServicesDep, client_address
 from flowcdr.auth.passwords import verify_password
 from flowcdr.web.render import page
-from flowcdr.web.session import COOKIE, SIGN_IN, PortalViewer, checked_form, secure_cookie
+from flowcdr.web.session import (
+    COOKIE,
+    SIGN_IN,
+    PortalViewer,
+    checked_form,
+    same_origin,
+    secure_cookie,
+)
 
 router = APIRouter()
 HOME = "/portal/"
@@ -34,7 +41,12 @@ async def sign_in_form(request: Request, next: str | None = None) -> Response:
 
 @router.post(SIGN_IN)
 async def sign_in(request: Request, found: ServicesDep) -> Response:
-    """Check the password as ``POST /auth`` does, then keep its token in the session cookie."""
+    """Check the password as ``POST /auth`` does, then keep its token in the session cookie.
+
+    There is no session yet to tie a CSRF token to; a sign-in posted from another site's page
+    (which would sign the victim into the attacker's account) is told apart by its Origin."""
+    if not same_origin(request):
+        raise HTTPException(403, "cross-site sign-in is refused")
     form = await request.form()
     username, password = str(form.get("username", "")), str(form.get("password", ""))
     target = _safe_next(str(form.get("next", "")))
