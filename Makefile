@@ -51,6 +51,8 @@ bench: $(STAMP) $(AZURITE)
 	$(BIN)/python bench/query.py
 	$(BIN)/python bench/portal.py
 	$(BIN)/python bench/collect.py
+	$(BIN)/python bench/detect.py
+	$(BIN)/python bench/simulate.py
 
 clean:
 	rm -rf $(VENV) build .mypy_cache .pytest_cache .ruff_cache

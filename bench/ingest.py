@@ -614,8 +614,7 @@ def stages(payloads: Sequence[Payload]) -> dict[str, float]:
     Uses the gateway's own internals, so it shows where the server's time would go if it had
     a whole core and no concurrency: the stage that dominates here is the one to work on.
     """
-    from flowcdr.api.routes.ingest import stamped
-    from flowcdr.enrich import enrich
+    from flowcdr.enrich import enrich, stamp
     from flowcdr.store.flows import Batch, DuckFlowStore
 
     times = dict.fromkeys(("parse", "enrich", "stamp", "admit", "merge"), 0.0)
@@ -629,7 +628,7 @@ def stages(payloads: Sequence[Payload]) -> dict[str, float]:
                 t1 = time.perf_counter()
                 table = enrich(result.table)
                 t2 = time.perf_counter()
-                table = stamped(table, TENANT, None)
+                table = stamp(table, TENANT, None)
                 t3 = time.perf_counter()
                 answer = {"flows": result.report.flows}
                 store.admit(Batch(TENANT, f"stage-{payload.index}", table, answer, "bench"))

@@ -15,8 +15,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from flowcdr.detect.intel import Intel
-from flowcdr.enrich import enrich
-from flowcdr.formats.schema import FLOW_TYPES, STAMP_FIELDS, STORED_SCHEMA, STRING, TIME
+from flowcdr.enrich import enrich, stamp
+from flowcdr.formats.schema import FLOW_TYPES
 from flowcdr.store.flows import FLOWS_DDL
 
 OFFLINE_TENANT = "offline"
@@ -66,14 +66,6 @@ def add_flows(
     if intel is not None:
         table = with_intel(table, intel)
     rows = table.num_rows
-    zeros = pa.array(np.zeros(rows, np.int32))
-    tenant = pa.DictionaryArray.from_arrays(zeros, pa.array([tenant_id], pa.string()))
-    moment = ingested_at or dt.datetime.now(dt.UTC)
-    micros = int((moment - dt.datetime(1970, 1, 1, tzinfo=dt.UTC)) / dt.timedelta(microseconds=1))
-    admitted = pa.array(np.full(rows, micros, np.int64)).cast(TIME)
-    stamps = (tenant, pa.nulls(rows, STRING), admitted)
-    for stamp_field, column in zip(STAMP_FIELDS, stamps, strict=True):
-        table = table.append_column(stamp_field, column)
-    batch = table.select(STORED_SCHEMA.names)  # noqa: F841 - read by DuckDB by name
+    batch = stamp(table, tenant_id, None, ingested_at)  # noqa: F841 - read by DuckDB by name
     db.execute("INSERT INTO flows SELECT * FROM batch")
     return int(rows)

@@ -4,9 +4,11 @@ Sits between parse and store (design.md section 2): ``enrich`` takes the ``FLOW_
 ``flowcdr.formats.parse_blob`` returns and adds the ``ENRICHMENT_FIELDS`` columns: each end's
 scope (``scope.RANGES`` is the one table of address ranges) and country (offline registry data
 from the ``iptocc`` package, see ``country``), the flow type (``flowtype``), and the threat-intel
-match, which stays null until threat intel is wired in. Pure code: no I/O, no network.
+match (filled by the threat-intel lists, ``flowcdr.detect.dataset.with_intel``). ``stamp`` then
+adds tenant, connector and admission time. Pure code: no I/O, no network.
 """
 
+from flowcdr.enrich.stamp import stamp
 from flowcdr.enrich.table import enrich
 
-__all__ = ["enrich"]
+__all__ = ["enrich", "stamp"]

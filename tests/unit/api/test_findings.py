@@ -4,9 +4,8 @@ from typing import Any
 
 import flowcdr.detections
 from flowcdr.api.detection import detect_once
-from flowcdr.api.routes.ingest import stamped
 from flowcdr.detect.catalogue import load_rules
-from flowcdr.enrich import enrich
+from flowcdr.enrich import enrich, stamp
 from flowcdr.store.flows import Batch
 
 from .conftest import Gateway
@@ -20,7 +19,7 @@ def scan_detected(gateway: Gateway, tenant: str = "alice") -> Any:
     """The case's scan admitted for ``tenant``'s tenant, merged, and one detection pass run."""
     services = gateway.client.app.state.services  # type: ignore[attr-defined]
     tenant_id = services.store.user(tenant).tenant_id
-    table = stamped(enrich(CASE.table()), tenant_id, "conn-1")
+    table = stamp(enrich(CASE.table()), tenant_id, "conn-1")
     services.flows.admit(Batch(tenant_id, f"scan-{tenant}", table, {"flows": 1}, "test"))
     services.flows.flush()  # merged, so the detector has heard of it
     return detect_once(services)

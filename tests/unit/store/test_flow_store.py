@@ -7,7 +7,7 @@ import duckdb
 import pyarrow as pa
 import pytest
 
-from flowcdr.enrich import enrich
+from flowcdr.enrich import enrich, stamp
 from flowcdr.errors import FlowcdrError
 from flowcdr.formats import parse_blob
 from flowcdr.formats.schema import STORED_SCHEMA
@@ -22,10 +22,8 @@ SLOW = 3600.0  # merge_seconds that never elapses in a test: only flush or close
 
 
 def stored_table(tenant: str, rows: int) -> pa.Table:
-    from flowcdr.api.routes.ingest import stamped
-
     parsed = parse_blob(blob([nsg_record({"r": {"000D3AF87856": [TUPLE] * rows}})]))
-    return stamped(enrich(parsed.table), tenant, None)
+    return stamp(enrich(parsed.table), tenant, None)
 
 
 def batch(key: str, rows: int, tenant: str = "t1") -> Batch:

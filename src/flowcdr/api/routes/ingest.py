@@ -5,11 +5,8 @@ with the tenant of the subscription token and stored with its idempotency key in
 transaction: the same key again gets the first answer back (200) and stores nothing.
 """
 
-import datetime as dt
 from typing import Annotated
 
-import numpy as np
-import pyarrow as pa
 from fastapi import APIRouter, Header, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
@@ -19,9 +16,8 @@ from flowcdr.api.body import read_body
 from flowcdr.api.deps import CurrentCollector, ServicesDep
 from flowcdr.api.errors import ERROR_RESPONSES, ApiError
 from flowcdr.detect.dataset import with_intel
-from flowcdr.enrich import enrich
+from flowcdr.enrich import enrich, stamp
 from flowcdr.formats import FormatError, parse_blob
-from flowcdr.formats.schema import STAMP_FIELDS, STRING, TIME
 from flowcdr.store.flows import Batch, StoreBusyError
 
 router = APIRouter(prefix="/cdr/v1", tags=["ingest"])
@@ -33,24 +29,6 @@ class IngestAnswer(BaseModel):
     flows: int
     rejected: int
     skipped: int
-
-
-def stamped(table: pa.Table, tenant_id: str, connector_id: str | None) -> pa.Table:
-    """The tenant, the connector and the admission time on every row."""
-    rows = table.num_rows
-    zeros = pa.array(np.zeros(rows, dtype=np.int32))
-    tenant = pa.DictionaryArray.from_arrays(zeros, pa.array([tenant_id], pa.string()))
-    connector = (
-        pa.DictionaryArray.from_arrays(zeros, pa.array([connector_id], pa.string()))
-        if connector_id
-        else pa.nulls(rows, STRING)
-    )
-    now = dt.datetime.now(dt.UTC)
-    micros = int(now.timestamp() * 1_000_000)
-    admitted = pa.array(np.full(rows, micros, dtype=np.int64)).cast(TIME)
-    for field, column in zip(STAMP_FIELDS, (tenant, connector, admitted), strict=True):
-        table = table.append_column(field, column)
-    return table
 
 
 @router.post(
@@ -83,7 +61,7 @@ async def ingest(
     batch = Batch(
         caller.tenant_id,
         idempotency_key,
-        stamped(table, caller.tenant_id, x_flowcdr_connector),
+        stamp(table, caller.tenant_id, x_flowcdr_connector),
         answer.model_dump(),
         source,
         x_flowcdr_connector,
