@@ -33,3 +33,11 @@ def test_every_page_renders_for_both_roles(portal: Portal) -> None:
         for path in PANELS:
             response = client.get(path, params=window())
             assert response.status_code == 200, (user, path, response.text[:500])
+
+
+def test_data_health_names_the_sources_gone_quiet(portal: Portal) -> None:
+    """The seeded flows carry March 2026 admission stamps: every source has gone quiet."""
+    page = portal.as_user("amy").get("/portal/health").text
+    assert 'id="quiet-banner"' in page
+    assert page.count('class="quiet"') >= 1
+    assert "nsg-web" in page
