@@ -23,6 +23,17 @@ def test_dashboard_charts_render_with_data(browser: Browser, portal: Gateway) ->
         expect(page.locator(f"#{panel} tbody tr").first).to_be_visible()
     expect(page.locator("#findings-summary .newest li").first).to_be_visible()
     screenshot(page, "dashboard")
+    # Dragging over the flows chart opens those minutes as flows.
+    area = flows_chart.locator(".u-over").bounding_box()
+    assert area is not None
+    middle = area["y"] + area["height"] / 2
+    page.mouse.move(area["x"] + area["width"] * 0.9, middle)
+    page.mouse.down()
+    page.mouse.move(area["x"] + area["width"] * 0.99, middle, steps=5)
+    page.mouse.up()
+    page.wait_for_url("**/portal/flows?range=custom&start=*")
+    expect(page.locator("#flows-table tr.flow-row").first).to_be_visible()
+    page.go_back()
     # A top talker opens the flows it counts.
     address = talkers.first.locator("a").inner_text()
     talkers.first.locator("a").click()
