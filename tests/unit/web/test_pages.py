@@ -41,3 +41,14 @@ def test_data_health_names_the_sources_gone_quiet(portal: Portal) -> None:
     assert 'id="quiet-banner"' in page
     assert page.count('class="quiet"') >= 1
     assert "nsg-web" in page
+
+
+def test_errors_are_pages_in_the_portal_look(portal: Portal) -> None:
+    client = portal.as_user("amy")
+    missing = client.get("/portal/findings/no-such-finding")
+    assert missing.status_code == 404
+    assert missing.headers["content-type"].startswith("text/html")
+    assert "no finding &#39;no-such-finding&#39;" in missing.text  # autoescaped
+    refused = client.get("/portal/configure/azure/new")
+    assert refused.status_code == 403
+    assert "needs the admin role" in refused.text

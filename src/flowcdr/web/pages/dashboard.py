@@ -23,11 +23,12 @@ from flowcdr.detect.rule import SEVERITIES
 from flowcdr.store import flowquery
 from flowcdr.store.flowquery import Dimension, FlowFilter
 from flowcdr.store.schema import findings
+from flowcdr.web.errors import PortalRoute
 from flowcdr.web.render import page
 from flowcdr.web.session import PortalViewer
 from flowcdr.web.timerange import RangeError, TimeRange, time_range
 
-router = APIRouter(prefix="/portal")
+router = APIRouter(prefix="/portal", route_class=PortalRoute)
 Text = Annotated[str | None, Query(max_length=64)]
 NEWEST = 8
 _STEPS = {60: "minute", 300: "5 minutes", 3600: "hour", 86400: "day"}

@@ -23,11 +23,12 @@ from flowcdr.detect.finding import STATUSES, iso
 from flowcdr.detect.ledger import Tracked
 from flowcdr.detect.rule import SEVERITIES, TACTICS
 from flowcdr.store.schema import findings
+from flowcdr.web.errors import PortalRoute
 from flowcdr.web.render import page
 from flowcdr.web.session import PortalAdmin, PortalViewer, checked_form
 from flowcdr.web.timerange import RangeError, time_range
 
-router = APIRouter(prefix="/portal/findings")
+router = APIRouter(prefix="/portal/findings", route_class=PortalRoute)
 Text = Annotated[str | None, Query(max_length=1024)]
 PAGE = 50
 _CURSOR_SEP = "|"

@@ -18,11 +18,12 @@ from flowcdr.api.routes import flows as flows_api
 from flowcdr.formats.schema import DECISIONS, DIRECTIONS, FLOW_TYPES
 from flowcdr.store import flowquery
 from flowcdr.store.flowquery import FlowFilter
+from flowcdr.web.errors import PortalRoute
 from flowcdr.web.render import page
 from flowcdr.web.session import PortalViewer
 from flowcdr.web.timerange import RangeError, TimeRange, time_range
 
-router = APIRouter(prefix="/portal")
+router = APIRouter(prefix="/portal", route_class=PortalRoute)
 Text = Annotated[str | None, Query(max_length=1024)]
 PAGE = 50
 TEXT_FIELDS = ("src", "dst", "direction", "decision", "rule", "resource_id", "src_country",

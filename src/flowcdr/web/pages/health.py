@@ -14,10 +14,11 @@ from fastapi.responses import Response
 from flowcdr.api.deps import ServicesDep
 from flowcdr.api.routes import connectors as connectors_api
 from flowcdr.api.routes import health as health_api
+from flowcdr.web.errors import PortalRoute
 from flowcdr.web.render import page
 from flowcdr.web.session import PortalViewer
 
-router = APIRouter(prefix="/portal")
+router = APIRouter(prefix="/portal", route_class=PortalRoute)
 
 
 def _utc(moment: dt.datetime) -> dt.datetime:

@@ -16,10 +16,11 @@ from flowcdr.api.deps import ServicesDep
 from flowcdr.api.errors import ApiError
 from flowcdr.api.routes import flowlogs, scripts
 from flowcdr.azure import REGIONS
+from flowcdr.web.errors import PortalRoute
 from flowcdr.web.render import page
 from flowcdr.web.session import PortalAdmin, PortalViewer, checked_form
 
-router = APIRouter(prefix="/portal/configure/azure")
+router = APIRouter(prefix="/portal/configure/azure", route_class=PortalRoute)
 BASE = "/portal/configure/azure"
 DEPLOYMENT_PREFIX = "azure-"
 

@@ -17,10 +17,11 @@ from flowcdr.api.deps import ServicesDep
 from flowcdr.api.errors import ApiError
 from flowcdr.api.routes import findings as findings_api
 from flowcdr.detect.settings import DetectSettings
+from flowcdr.web.errors import PortalRoute
 from flowcdr.web.render import page
 from flowcdr.web.session import PortalAdmin, PortalViewer, checked_form
 
-router = APIRouter(prefix="/portal/settings")
+router = APIRouter(prefix="/portal/settings", route_class=PortalRoute)
 
 
 async def _page(

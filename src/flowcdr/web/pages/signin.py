@@ -8,6 +8,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from flowcdr.api.deps import ServicesDep, client_address
 from flowcdr.auth.passwords import verify_password
+from flowcdr.web.errors import PortalRoute
 from flowcdr.web.render import page
 from flowcdr.web.session import (
     COOKIE,
@@ -18,7 +19,7 @@ from flowcdr.web.session import (
     secure_cookie,
 )
 
-router = APIRouter()
+router = APIRouter(route_class=PortalRoute)
 HOME = "/portal/"
 
 

@@ -13,10 +13,11 @@ from flowcdr.api.deps import ServicesDep
 from flowcdr.api.errors import ApiError
 from flowcdr.api.routes import auth as auth_api
 from flowcdr.api.routes import tokens as tokens_api
+from flowcdr.web.errors import PortalRoute
 from flowcdr.web.render import page
 from flowcdr.web.session import PortalAdmin, PortalViewer, checked_form
 
-router = APIRouter(prefix="/portal/tokens")
+router = APIRouter(prefix="/portal/tokens", route_class=PortalRoute)
 # Lifetimes offered, in minutes: what a collector deployment usually wants.
 LIFETIMES = {"1 day": 1440, "30 days": 43_200, "90 days": 129_600, "1 year": 525_600}
 DEFAULT_LIFETIME = 525_600
