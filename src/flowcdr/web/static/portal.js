@@ -138,6 +138,19 @@
     selection.addRange(range);
   }
 
+  // A panel whose request failed says so instead of loading forever.
+  document.addEventListener("htmx:responseError", function (event) {
+    var panel = event.detail.elt;
+    var status = event.detail.xhr.status;
+    var title = panel.querySelector("h2");
+    panel.innerHTML = "";
+    if (title) panel.appendChild(title);
+    var note = document.createElement("p");
+    note.className = "empty";
+    note.textContent = "Could not load this panel (HTTP " + status + "). Reload to try again.";
+    panel.appendChild(note);
+  });
+
   document.addEventListener("DOMContentLoaded", function () {
     htmx.onLoad(function (el) {
       drawCharts(el);
