@@ -40,7 +40,7 @@ $(CHECKOV):
 	build/checkov/bin/python -m pip install --quiet 'checkov==$(CHECKOV_VERSION)'
 
 $(CHROMIUM):
-	apt-get update -qq && apt-get install -y -qq chromium
+	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
 
 test: check $(AZURITE) $(CHECKOV) $(CHROMIUM)
 	$(BIN)/pytest
