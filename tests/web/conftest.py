@@ -40,8 +40,6 @@ FINDINGS_SECONDS = 90.0  # bound on waiting for the first detection pass over th
 COLLECT_SECONDS = 120.0
 VIEWPORT: ViewportSize = {"width": 1440, "height": 900}
 
-pytestmark = pytest.mark.integration
-
 
 def require_chromium() -> Path:
     if CHROMIUM.exists():

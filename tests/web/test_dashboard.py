@@ -2,10 +2,13 @@
 
 import re
 
+import pytest
 from playwright.sync_api import Browser, expect
 
 from ..integration.server import USERNAME, Gateway
 from .conftest import screenshot, signed_in
+
+pytestmark = pytest.mark.integration
 
 
 def test_dashboard_charts_render_with_data(browser: Browser, portal: Gateway) -> None:

@@ -3,10 +3,13 @@
 import csv
 import io
 
+import pytest
 from playwright.sync_api import Browser, expect
 
 from ..integration.server import USERNAME, Gateway
 from .conftest import screenshot, signed_in
+
+pytestmark = pytest.mark.integration
 
 
 def test_filter_flows_and_export_csv(browser: Browser, portal: Gateway) -> None:

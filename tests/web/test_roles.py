@@ -1,9 +1,12 @@
 """Analysts see every page without a mutating control; forged posts are refused."""
 
+import pytest
 from playwright.sync_api import Browser, expect
 
 from ..integration.server import USERNAME, Gateway
 from .conftest import ANALYST, screenshot, signed_in
+
+pytestmark = pytest.mark.integration
 
 PAGES = ("/portal/findings", "/portal/configure/azure", "/portal/tokens", "/portal/settings",
          "/portal/health", "/portal/flows")  # fmt: skip

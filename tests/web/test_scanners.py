@@ -3,10 +3,13 @@
 import io
 import zipfile
 
+import pytest
 from playwright.sync_api import Browser, expect
 
 from ..integration.server import USERNAME, Gateway
 from .conftest import screenshot, signed_in
+
+pytestmark = pytest.mark.integration
 
 KEY = "c3VwZXItc2VjcmV0LWtleS1tYXRlcmlhbC0wMTIzNDU2Nzg5LQ=="
 SUBSCRIPTION = "8a33978a-932e-4c21-8410-f160bab17e42"

@@ -1,9 +1,12 @@
 """Issue a subscription token (shown once, with a copy button) and revoke it."""
 
+import pytest
 from playwright.sync_api import Browser, expect
 
 from ..integration.server import JWT, USERNAME, Gateway, claims
 from .conftest import screenshot, signed_in
+
+pytestmark = pytest.mark.integration
 
 
 def test_issue_and_revoke_a_token(browser: Browser, portal: Gateway) -> None:
