@@ -131,10 +131,20 @@ def browser() -> Iterator[Browser]:
             launched.close()
 
 
-def signed_in(browser: Browser, gateway: Gateway, username: str) -> Page:
-    """A fresh browser context (its own cookies), signed in through the form."""
+@pytest.fixture
+def js_errors() -> Iterator[list[str]]:
+    """Script errors of the test's pages; any one fails the test."""
+    errors: list[str] = []
+    yield errors
+    assert errors == []
+
+
+def signed_in(browser: Browser, gateway: Gateway, username: str, errors: list[str]) -> Page:
+    """A fresh browser context (its own cookies), signed in through the form; its pages'
+    script errors go to ``errors``."""
     context = browser.new_context(viewport=VIEWPORT, accept_downloads=True)
     page = context.new_page()
+    page.on("pageerror", lambda error: errors.append(str(error)))
     page.goto(gateway.base_url + "/portal/")
     page.fill("input[name=username]", username)
     page.fill("input[name=password]", gateway.password)

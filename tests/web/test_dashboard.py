@@ -11,8 +11,10 @@ from .conftest import screenshot, signed_in
 pytestmark = pytest.mark.integration
 
 
-def test_dashboard_charts_render_with_data(browser: Browser, portal: Gateway) -> None:
-    page = signed_in(browser, portal, USERNAME)
+def test_dashboard_charts_render_with_data(
+    browser: Browser, portal: Gateway, js_errors: list[str]
+) -> None:
+    page = signed_in(browser, portal, USERNAME, js_errors)
     flows_chart = page.locator("[data-chart=flows]")
     expect(flows_chart.locator("canvas")).to_be_visible()
     assert int(flows_chart.get_attribute("data-points") or 0) > 10
@@ -46,8 +48,10 @@ def test_dashboard_charts_render_with_data(browser: Browser, portal: Gateway) ->
     assert all(text.startswith(address + ":") for text in sources.all_inner_texts())
 
 
-def test_acknowledging_a_finding_persists(browser: Browser, portal: Gateway) -> None:
-    page = signed_in(browser, portal, USERNAME)
+def test_acknowledging_a_finding_persists(
+    browser: Browser, portal: Gateway, js_errors: list[str]
+) -> None:
+    page = signed_in(browser, portal, USERNAME, js_errors)
     page.goto(portal.base_url + "/portal/findings?status=open&tactic=TA0011")
     screenshot(page, "findings")
     page.locator("#findings-table tbody tr a").first.click()

@@ -12,8 +12,10 @@ from .conftest import screenshot, signed_in
 pytestmark = pytest.mark.integration
 
 
-def test_filter_flows_and_export_csv(browser: Browser, portal: Gateway) -> None:
-    page = signed_in(browser, portal, USERNAME)
+def test_filter_flows_and_export_csv(
+    browser: Browser, portal: Gateway, js_errors: list[str]
+) -> None:
+    page = signed_in(browser, portal, USERNAME, js_errors)
     page.goto(portal.base_url + "/portal/flows?range=24h")
     first = page.locator("#flows-table tr.flow-row").first
     expect(first).to_be_visible()

@@ -12,8 +12,10 @@ PAGES = ("/portal/findings", "/portal/configure/azure", "/portal/tokens", "/port
          "/portal/health", "/portal/flows")  # fmt: skip
 
 
-def test_an_analyst_sees_no_mutating_controls(browser: Browser, portal: Gateway) -> None:
-    page = signed_in(browser, portal, ANALYST)
+def test_an_analyst_sees_no_mutating_controls(
+    browser: Browser, portal: Gateway, js_errors: list[str]
+) -> None:
+    page = signed_in(browser, portal, ANALYST, js_errors)
     expect(page.locator(".who")).to_contain_text("read-only")
     for path in PAGES:
         page.goto(portal.base_url + path)
@@ -31,8 +33,10 @@ def test_an_analyst_sees_no_mutating_controls(browser: Browser, portal: Gateway)
     assert refused.status == 403
 
 
-def test_a_post_without_the_csrf_token_fails(browser: Browser, portal: Gateway) -> None:
-    page = signed_in(browser, portal, USERNAME)
+def test_a_post_without_the_csrf_token_fails(
+    browser: Browser, portal: Gateway, js_errors: list[str]
+) -> None:
+    page = signed_in(browser, portal, USERNAME, js_errors)
     page.goto(portal.base_url + "/portal/settings")
     screenshot(page, "settings")
     before = page.locator("#suppressions tbody tr").count()

@@ -22,8 +22,10 @@ def connection_string(account: str) -> str:
     )
 
 
-def test_create_a_configuration_with_three_buckets(browser: Browser, portal: Gateway) -> None:
-    page = signed_in(browser, portal, USERNAME)
+def test_create_a_configuration_with_three_buckets(
+    browser: Browser, portal: Gateway, js_errors: list[str]
+) -> None:
+    page = signed_in(browser, portal, USERNAME, js_errors)
     page.goto(portal.base_url + "/portal/configure/azure")
     page.click("text=Configure Flow Logs")
     page.fill("input[name=deployment_name]", "azure-production")

@@ -9,8 +9,8 @@ from .conftest import screenshot, signed_in
 pytestmark = pytest.mark.integration
 
 
-def test_issue_and_revoke_a_token(browser: Browser, portal: Gateway) -> None:
-    page = signed_in(browser, portal, USERNAME)
+def test_issue_and_revoke_a_token(browser: Browser, portal: Gateway, js_errors: list[str]) -> None:
+    page = signed_in(browser, portal, USERNAME, js_errors)
     page.goto(portal.base_url + "/portal/tokens")
     page.select_option("select[name=expiry]", label="30 days")
     page.click("#issue-form button[type=submit]")
