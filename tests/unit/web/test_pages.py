@@ -52,3 +52,20 @@ def test_errors_are_pages_in_the_portal_look(portal: Portal) -> None:
     refused = client.get("/portal/configure/azure/new")
     assert refused.status_code == 403
     assert "needs the admin role" in refused.text
+
+
+def test_findings_filter_by_tactic_resource_and_address(portal: Portal) -> None:
+    services = portal.client.app.state.services  # type: ignore[attr-defined]
+    (item,) = services.ledger.findings(portal.tenant_id, rule_id="vertical_port_scan")
+    f = item.finding
+    client = portal.as_user("amy")
+
+    def listed(**params: str) -> bool:
+        return f"/portal/findings/{f.id}" in client.get("/portal/findings", params=params).text
+
+    assert listed(tactic=f.tactics[0], resource=f.resource_id.upper(), ip=f.src_ip)
+    assert not listed(tactic="TA0040")
+    assert not listed(resource=f.resource_id + "-other")
+    assert not listed(ip="192.0.2.1")
+    detail = client.get(f"/portal/findings/{f.id}").text
+    assert "/portal/findings?resource=" in detail
