@@ -14,11 +14,11 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, ViewportSize, sync_playwright
+from playwright.sync_api import Browser, Locator, Page, ViewportSize, sync_playwright
 
 from ..integration.server import (
     COMMAND_SECONDS,
@@ -153,6 +153,9 @@ def signed_in(browser: Browser, gateway: Gateway, username: str, errors: list[st
     return page
 
 
-def screenshot(page: Page, name: str) -> None:
+def screenshot(page: Page, name: str, *, hide: Sequence[Locator] = ()) -> None:
+    """A full-page screenshot for the README; ``hide`` covers secrets such as a new token."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+    page.screenshot(
+        path=str(SCREENSHOTS / f"{name}.png"), full_page=True, mask=list(hide), mask_color="#c9d2e6"
+    )

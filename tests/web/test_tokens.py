@@ -21,7 +21,7 @@ def test_issue_and_revoke_a_token(browser: Browser, portal: Gateway, js_errors: 
     expect(row).to_contain_text("active")
     page.click("[data-copy]")
     expect(page.locator("[data-copy]")).to_have_text("Copied")
-    screenshot(page, "tokens")
+    screenshot(page, "tokens", hide=[page.locator("#new-token")])
     page.goto(portal.base_url + "/portal/tokens")
     expect(page.locator("#new-token")).to_have_count(0)  # shown once
     page.once("dialog", lambda dialog: dialog.accept())
