@@ -69,3 +69,11 @@ def test_findings_filter_by_tactic_resource_and_address(portal: Portal) -> None:
     assert not listed(ip="192.0.2.1")
     detail = client.get(f"/portal/findings/{f.id}").text
     assert "/portal/findings?resource=" in detail
+
+
+def test_a_country_links_to_its_inbound_and_outbound_flows(portal: Portal) -> None:
+    html = portal.as_user("amy").get("/portal/panels/top/countries", params=window()).text
+    assert "src_country=" in html
+    assert "direction=inbound" in html
+    assert "dst_country=" in html
+    assert "direction=outbound" in html

@@ -114,20 +114,30 @@ async def top(
         lambda r: flowquery.top(r, tenant, FlowFilter(span.start, span.end), dimension, limit=8),
     )
     title, heading, field = _TOPS[dimension]
-    rows = [(item, _link(span, dimension, field, item.value)) for item in items]
+    rows = [(item, _links(span, dimension, field, item.value)) for item in items]
     return page(request, "panels/top.html", viewer, rows=rows, title=title,
                 heading=heading)  # fmt: skip
 
 
-def _link(span: TimeRange, dimension: Dimension, field: str | None, value: str | int) -> str:
-    """The Flows view of one top-list entry."""
+def _links(
+    span: TimeRange, dimension: Dimension, field: str | None, value: str | int
+) -> list[tuple[str, str]]:
+    """The Flows views of one top-list entry, (label, URL): one, but two for a country, the
+    remote end of a flow, which is the source of inbound flows and the destination of
+    outbound ones (the flows filter has no "either end")."""
     wanted: dict[str, str | int] = dict(span.params())
     if dimension is Dimension.COUNTRIES:
-        wanted.update(src_country=value, direction="inbound")
-    elif field is not None:
+        inbound = {**wanted, "src_country": value, "direction": "inbound"}
+        outbound = {**wanted, "dst_country": value, "direction": "outbound"}
+        return [("in", _flows(inbound)), ("out", _flows(outbound))]
+    if field is not None:
         wanted[field] = value
     if dimension is Dimension.DENIED_SOURCES:
         wanted["decision"] = "deny"
+    return [("", _flows(wanted))]
+
+
+def _flows(wanted: dict[str, str | int]) -> str:
     return "/portal/flows?" + urlencode(wanted)
 
 
