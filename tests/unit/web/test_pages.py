@@ -77,3 +77,23 @@ def test_a_country_links_to_its_inbound_and_outbound_flows(portal: Portal) -> No
     assert "direction=inbound" in html
     assert "dst_country=" in html
     assert "direction=outbound" in html
+
+
+def test_data_health_lists_registered_applications(portal: Portal) -> None:
+    token = portal.gateway.subscription_token()
+    client_id = "66666666-7777-8888-9999-000000000000"
+    registration = {
+        "tenantId": "11111111-2222-3333-4444-555555555555",
+        "clientId": client_id,
+        "subscriptionId": "aaaa0a0a-bb1b-cc2c-dd3d-eeeeee4e4e4e",
+        "regions": ["westeurope"],
+    }
+    registered = portal.client.post(
+        "/cdr/v1/azure/connectors/register",
+        json=registration,
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    assert registered.status_code == 201, registered.text
+    page = portal.as_user("amy").get("/portal/health").text
+    assert client_id in page
+    assert "westeurope" in page
