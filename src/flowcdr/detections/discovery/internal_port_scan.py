@@ -1,7 +1,10 @@
 """Port scan from one of our VMs (research R5): a private source probing many ports of one
-host, inside the VNet or on the internet. 25 ports a minute as for the inbound fast scan, but
-10 sensitive ones rather than 5: a monitoring server checks SSH, RDP, SMB, WinRM and a
-database port on every VM every minute, and looks just like five probes. Severity is high
+host, inside the VNet or on the internet. Counted over five minutes, not one: a compromised VM
+scanning a neighbour at ten ports a minute (51 ports in five minutes in the simulator's
+untuned seeds) stays under any per-minute threshold the internet's background noise allows,
+while east-west traffic has no such noise. 20 ports, or 10 sensitive ones rather than 5: a
+monitoring server checks SSH, RDP, SMB, WinRM and a database port on every VM every minute,
+and looks just like five probes. Severity is high
 because a VM with no scanning role that scans is likely compromised (Defender's PortScanning
 alert, GuardDuty Impact:EC2/PortSweep).
 """
@@ -23,7 +26,7 @@ RULE = Rule(
         title="Port scan from one of our VMs",
         level="high",
         description=(
-            "A VM probed at least 25 ports (or 10 sensitive ones) of one host within a minute, "
+            "A VM probed at least 20 ports (or 10 sensitive ones) of one host within five minutes, "
             "east-west or towards the internet. Probes exchange no more than a handshake."
         ),
         tactics=("TA0007",),
@@ -37,13 +40,13 @@ RULE = Rule(
             "Endpoint, auditd). If nothing on it should scan, isolate the VM and investigate."
         ),
     ),
-    window_seconds=60,
+    window_seconds=300,
     query=query,
     dedup=("src_ip", "dst_ip"),
     dedup_seconds=3600,
     tunables={
-        "min_ports": Tunable(25, "Probed ports in one minute."),
-        "min_sensitive_ports": Tunable(10, "Probed sensitive ports in one minute."),
+        "min_ports": Tunable(20, "Probed ports in five minutes."),
+        "min_sensitive_ports": Tunable(10, "Probed sensitive ports in five minutes."),
         "sensitive_ports": Tunable(SENSITIVE_PORTS, "Which ports are sensitive."),
     },
     cases=(
@@ -68,6 +71,12 @@ RULE = Rule(
                 for i, port in enumerate((22, 445, 3389, 5985, 1433, 8080))
             ),
             expect=0,
+        ),
+        Case(
+            "east-west at ten ports a minute for five minutes",
+            tuple(denied(i * 6, VM, TARGET, 2000 + i) for i in range(50)),
+            expect=1,
+            check={"src_ip": VM, "dst_ip": TARGET},
         ),
         Case(
             "an app server using 4 ports of its database",
