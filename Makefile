@@ -52,6 +52,7 @@ bench: $(STAMP) $(AZURITE)
 	$(BIN)/python bench/portal.py
 	$(BIN)/python bench/collect.py
 	$(BIN)/python bench/detect.py
+	$(BIN)/python bench/detect_eval.py
 	$(BIN)/python bench/simulate.py
 
 clean:
