@@ -59,6 +59,7 @@ def test_acknowledging_a_finding_persists(
     expect(page.locator("#attack a").first).to_have_attribute(
         "href", re.compile(r"^https://attack\.mitre\.org/tactics/TA0011/$")
     )
+    expect(page.locator("#timeline canvas")).to_be_visible()
     page.fill("textarea[name=note]", "checked with the VM owner")
     page.get_by_role("button", name="Acknowledge", exact=True).click()
     page.wait_for_load_state()

@@ -1,5 +1,6 @@
 """Every portal page renders for admins and analysts, over the seeded flows and finding."""
 
+import json
 from urllib.parse import urlencode
 
 from .conftest import Portal, window
@@ -97,3 +98,16 @@ def test_data_health_lists_registered_applications(portal: Portal) -> None:
     page = portal.as_user("amy").get("/portal/health").text
     assert client_id in page
     assert "westeurope" in page
+
+
+def test_a_findings_timeline_counts_its_flows(portal: Portal) -> None:
+    services = portal.client.app.state.services  # type: ignore[attr-defined]
+    (item,) = services.ledger.findings(portal.tenant_id, rule_id="vertical_port_scan")
+    client = portal.as_user("amy")
+    detail = client.get(f"/portal/findings/{item.finding.id}").text
+    assert f'hx-get="/portal/findings/{item.finding.id}/timeline"' in detail
+    panel = client.get(f"/portal/findings/{item.finding.id}/timeline")
+    assert panel.status_code == 200
+    data = panel.text.split('<script type="application/json">')[1].split("</script>")[0]
+    series = json.loads(data)
+    assert sum(series["allowed"]) + sum(series["denied"]) == item.finding.flow_count

@@ -19,9 +19,12 @@ from pydantic import ValidationError
 from flowcdr.api.deps import ServicesDep
 from flowcdr.api.errors import ApiError
 from flowcdr.api.routes import findings as findings_api
+from flowcdr.api.routes import flows as flows_api
 from flowcdr.detect.finding import STATUSES, iso
 from flowcdr.detect.ledger import Tracked
 from flowcdr.detect.rule import SEVERITIES, TACTICS
+from flowcdr.store import flowquery
+from flowcdr.store.flowquery import FlowFilter, parse_network
 from flowcdr.store.schema import findings
 from flowcdr.web.errors import PortalRoute
 from flowcdr.web.render import page
@@ -153,6 +156,34 @@ async def finding_detail(
     return page(request, "finding.html", viewer, nav="findings", item=item, f=item.finding,
                 rule=rule, flows=_flows_link(item), error=None,
                 scopes=_SUPPRESS_SCOPES)  # fmt: skip
+
+
+@router.get("/{finding_id}/timeline")
+async def timeline(
+    finding_id: str, request: Request, viewer: PortalViewer, found: ServicesDep
+) -> Response:
+    """The finding's flows over its lifetime, allowed and denied: the regular spikes of a
+    beacon, the burst of a scan. A panel of the detail page, one filtered time series."""
+    item = await _finding_or_404(found, viewer.user.tenant_id, finding_id)
+    f = item.finding
+    start = f.first_seen.replace(second=0, microsecond=0)
+    wanted = FlowFilter(
+        start,
+        f.last_seen + dt.timedelta(minutes=1),
+        src=parse_network(f.src_ip, "src") if f.src_ip else None,
+        dst=parse_network(f.dst_ip, "dst") if f.dst_ip else None,
+        dst_port=f.dst_port,
+    )
+    tenant = viewer.user.tenant_id
+    step, points = await flows_api.query(found, lambda r: flowquery.timeseries(r, tenant, wanted))
+    series = {
+        "times": [int(p.time.timestamp()) for p in points],
+        "allowed": [p.allowed for p in points],
+        "denied": [p.denied for p in points],
+        "bytes": [p.bytes for p in points],
+    }
+    return page(request, "panels/timeline.html", viewer, series=series,
+                step=int(step.total_seconds()) // 60)  # fmt: skip
 
 
 @router.post("/{finding_id}/status")
