@@ -125,6 +125,7 @@ def main() -> int:
             ("findings", "/portal/findings"),
             ("findings high, 24h", "/portal/findings?severity=high&range=24h"),
             ("finding", finding.group(1) if finding else "/portal/findings/none"),
+            ("panel finding timeline", (finding.group(1) if finding else "") + "/timeline"),
             ("data health", "/portal/health"),
             ("threat scanners", "/portal/configure/azure"),
             ("tokens", "/portal/tokens"),
