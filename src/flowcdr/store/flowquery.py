@@ -21,7 +21,7 @@ import enum
 import ipaddress
 import itertools
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, fields, replace
 from typing import Any, Literal
 
 import duckdb
@@ -29,6 +29,7 @@ import pyarrow as pa
 
 from flowcdr.errors import FlowcdrError
 from flowcdr.formats.schema import CLOSED_VALUES, DECISIONS, DIRECTIONS, STORED_SCHEMA
+from flowcdr.store import rollups
 
 PAGE_MAX = 1000
 TOP_MAX = 100
@@ -421,16 +422,26 @@ def timeseries(
     are aligned on the Unix epoch, in UTC whatever the connection's time zone."""
     step = bucket_for(flow_filter.start, flow_filter.end)
     size = step // _MICROSECOND
-    where, params = _where(tenant_id, flow_filter)
-    sql = _select(
-        f"epoch_us(time) // ? * ? AS bucket, count(*), {_BYTES}, "
-        "count(*) FILTER (WHERE decision = ?)",
-        where,
-        "GROUP BY bucket",
-    )
-    # Decisions are allow or deny, so counting the denied ones is enough.
-    rows = reader.execute(sql, [size, size, _DENY, *params]).fetchall()
-    found = {row[0]: row[1:] for row in rows}
+    hours = _whole_hours(flow_filter) if size % rollups.HOUR_US == 0 else None
+    found: dict[int, tuple[int, int, int]] = {}
+    for part in _edges(flow_filter, hours):
+        where, params = _where(tenant_id, part)
+        sql = _select(
+            f"epoch_us(time) // ? * ? AS bucket, count(*), {_BYTES}, "
+            "count(*) FILTER (WHERE decision = ?)",
+            where,
+            "GROUP BY bucket",
+        )
+        # Decisions are allow or deny, so counting the denied ones is enough.
+        _add_points(found, reader.execute(sql, [size, size, _DENY, *params]).fetchall())
+    if hours is not None:
+        rows = reader.execute(
+            "SELECT hour * ? // ? * ? AS bucket, sum(flows), sum(bytes), sum(denied) "
+            "FROM flows_hourly WHERE tenant_id = ? AND dimension = ? AND hour >= ? AND hour < ? "
+            "GROUP BY bucket",
+            [rollups.HOUR_US, size, size, tenant_id, rollups.SERIES, *hours],
+        ).fetchall()
+        _add_points(found, rows)
     first = _micros(flow_filter.start) // size * size
     stop = -(-_micros(flow_filter.end) // size) * size
     points = []
@@ -443,6 +454,42 @@ def timeseries(
 
 def _micros(moment: dt.datetime) -> int:
     return (moment - _EPOCH) // _MICROSECOND
+
+
+def _add_points(found: dict[int, tuple[int, int, int]], rows: list[tuple[Any, ...]]) -> None:
+    for bucket, flows_, bytes_, denied in rows:
+        had = found.get(bucket, (0, 0, 0))
+        found[bucket] = (had[0] + int(flows_), had[1] + int(bytes_), had[2] + int(denied))
+
+
+# Fields of a filter other than its time range: when none is set, whole hours of the range
+# can be read from the hourly rollups instead of the flows.
+_NARROWING = tuple(f.name for f in fields(FlowFilter) if f.name not in ("start", "end"))
+
+
+def _whole_hours(flow_filter: FlowFilter) -> tuple[int, int] | None:
+    """``[first, last)`` hours (since the epoch) wholly inside the range, when the rollups can
+    answer for them: nothing but tenant and time filters, and at least one whole hour."""
+    if any(getattr(flow_filter, name) is not None for name in _NARROWING):
+        return None
+    first = -(-_micros(flow_filter.start) // rollups.HOUR_US)
+    last = _micros(flow_filter.end) // rollups.HOUR_US
+    return (first, last) if first < last else None
+
+
+def _edges(flow_filter: FlowFilter, hours: tuple[int, int] | None) -> list[FlowFilter]:
+    """The parts of the range read from the flows: all of it, or the partial hours at either
+    end of the whole hours the rollups answer for."""
+    if hours is None:
+        return [flow_filter]
+    first = _EPOCH + hours[0] * rollups.HOUR_US * _MICROSECOND
+    last = _EPOCH + hours[1] * rollups.HOUR_US * _MICROSECOND
+    parts = []
+    if flow_filter.start < first:
+        parts.append(replace(flow_filter, end=first))
+    if last < flow_filter.end:
+        parts.append(replace(flow_filter, start=last))
+    return parts
 
 
 class Dimension(enum.StrEnum):
@@ -483,6 +530,15 @@ _GROUPS = {
 }
 
 
+_ROLLUP_OF = {
+    Dimension.TALKERS: rollups.TALKERS,
+    Dimension.PORTS: rollups.PORTS,
+    Dimension.COUNTRIES: rollups.COUNTRIES,
+    Dimension.RULES: rollups.RULES,
+    Dimension.DENIED_SOURCES: rollups.DENIED_SOURCES,
+}
+
+
 @dataclass(frozen=True)
 class Top:
     value: str | int
@@ -504,17 +560,36 @@ def top(
     """The first ``limit`` values of a dimension by flows or by bytes (ties by value)."""
     _check_top_limit(limit)
     group = _GROUPS[dimension]
-    where, params = _where(tenant_id, flow_filter)
     order = "flows DESC, bytes DESC" if by == "flows" else "bytes DESC, flows DESC"
-    sql = _select(
-        f"{group.value} AS value, {group.protocol} AS protocol, count(*) AS flows, "
-        f"{_BYTES} AS bytes",
-        f"{where} AND {group.condition}",
-        f"GROUP BY ALL ORDER BY {order}, value, protocol LIMIT ?",
+    hours = _whole_hours(flow_filter)
+    parts: list[str] = []
+    values: list[Any] = []
+    for part in _edges(flow_filter, hours):
+        where, params = _where(tenant_id, part)
+        parts.append(
+            _select(
+                f"CAST({group.value} AS VARCHAR) AS value, {group.protocol} AS protocol, "
+                f"count(*) AS flows, {_BYTES} AS bytes",
+                f"{where} AND {group.condition}",
+                "GROUP BY ALL",
+            )
+        )
+        values += [*group.value_params, *params, *group.condition_params]
+    if hours is not None:
+        parts.append(
+            "SELECT value, protocol, flows, bytes FROM flows_hourly "
+            "WHERE tenant_id = ? AND dimension = ? AND hour >= ? AND hour < ?"
+        )
+        values += [tenant_id, _ROLLUP_OF[dimension], *hours]
+    # Rollups keep values as text; ports are ranked and returned as numbers, as stored.
+    value = "CAST(value AS INTEGER)" if dimension is Dimension.PORTS else "value"
+    sql = (
+        f"SELECT {value} AS value, protocol, sum(flows) AS flows, sum(bytes) AS bytes "  # noqa: S608 - parts from _select and constants
+        f"FROM ({' UNION ALL '.join(parts)}) "
+        f"GROUP BY ALL ORDER BY {order}, value, protocol LIMIT ?"
     )
-    values = [*group.value_params, *params, *group.condition_params, limit]
-    rows = reader.execute(sql, values).fetchall()
-    return [Top(row[0], row[1], row[2], int(row[3])) for row in rows]
+    rows = reader.execute(sql, [*values, limit]).fetchall()
+    return [Top(row[0], row[1], int(row[2]), int(row[3])) for row in rows]
 
 
 @dataclass(frozen=True)

@@ -27,6 +27,7 @@ import pyarrow.compute as pc
 
 from flowcdr.errors import FlowcdrError
 from flowcdr.formats.schema import CLOSED_VALUES, STORED_SCHEMA
+from flowcdr.store import rollups
 from flowcdr.store.journal import Entry, Journal
 
 T = TypeVar("T")
@@ -100,8 +101,9 @@ CREATE TABLE IF NOT EXISTS ingest_batches (
     replays BIGINT NOT NULL DEFAULT 0,
     PRIMARY KEY (tenant_id, idempotency_key)
 )"""
-# The layout of the flows table; bump it, with an upgrade step, whenever STORED_SCHEMA changes.
-FLOWS_VERSION = 1
+# The layout of the flow store; bump it, with an upgrade step, whenever it changes.
+# 1: flows and ingest_batches. 2: flows_hourly (rollups.py), built from the flows on upgrade.
+FLOWS_VERSION = 2
 # A merge commits at least this many rows when that many are waiting: whole row groups (122,880
 # rows each), and about half the CPU per row of collector-sized commits.
 ROW_GROUP = 122_880
@@ -388,12 +390,11 @@ def _tell(listener: MergeListener, tenant_id: str, table: pa.Table) -> None:
 
 
 def _check_schema(database: duckdb.DuckDBPyConnection, path: Path) -> None:
-    """Create the tables of a new file; refuse a file whose flows table is another shape.
+    """Create the tables of a new file, upgrade an older layout, refuse an unknown one.
 
-    The file records the version of its layout (``FLOWS_VERSION``). A later release that changes
-    the layout adds an upgrade step here from each older version; until then a file of another
-    version, or whose columns differ from ``STORED_SCHEMA``, is refused with its path rather
-    than written into wrongly.
+    The file records the version of its layout (``FLOWS_VERSION``); each upgrade step runs in
+    one transaction with the version bump. A file of a newer version, or whose flows columns
+    differ from ``STORED_SCHEMA``, is refused with its path rather than written into wrongly.
     """
     database.execute(
         "CREATE TABLE IF NOT EXISTS flowcdr_meta (key VARCHAR PRIMARY KEY, value VARCHAR)"
@@ -408,21 +409,34 @@ def _check_schema(database: duckdb.DuckDBPyConnection, path: Path) -> None:
             "ORDER BY column_index"
         ).fetchall()
     ]
+    database.execute(BATCHES_DDL)
     if not columns:
         database.execute(FLOWS_DDL)
-    else:
-        version = int(found[0]) if found else FLOWS_VERSION  # a file from before the version row
-        if version != FLOWS_VERSION or columns != STORED_SCHEMA.names:
-            raise FlowcdrError(
-                f"{path}: flow store layout version {version} with columns {columns} is not "
-                f"the layout this flowcdr writes (version {FLOWS_VERSION}); keep the file and "
-                "open it with the release that wrote it"
-            )
-    if found is None:
-        database.execute(
-            "INSERT INTO flowcdr_meta VALUES ('flows_version', ?)", [str(FLOWS_VERSION)]
+        database.execute(rollups.HOURLY_DDL)
+        _set_version(database, found is None, FLOWS_VERSION)
+        return
+    version = int(found[0]) if found else 1  # a file from before the version row
+    if version > FLOWS_VERSION or columns != STORED_SCHEMA.names:
+        raise FlowcdrError(
+            f"{path}: flow store layout version {version} with columns {columns} is not "
+            f"a layout this flowcdr reads (up to version {FLOWS_VERSION}); keep the file and "
+            "open it with the release that wrote it"
         )
-    database.execute(BATCHES_DDL)
+    if version < 2:
+        database.execute("BEGIN TRANSACTION")
+        database.execute(rollups.HOURLY_DDL)
+        rollups.add_rollups(database, "flows")
+        _set_version(database, found is None, 2)
+        database.execute("COMMIT")
+
+
+def _set_version(database: duckdb.DuckDBPyConnection, new: bool, version: int) -> None:
+    if new:
+        database.execute("INSERT INTO flowcdr_meta VALUES ('flows_version', ?)", [str(version)])
+    else:
+        database.execute(
+            "UPDATE flowcdr_meta SET value = ? WHERE key = 'flows_version'", [str(version)]
+        )
 
 
 def _metadata(batch: Batch) -> dict[str, str]:
@@ -451,8 +465,12 @@ def _commit(
     db.execute("BEGIN TRANSACTION")
     try:
         if batches:
-            rows = pa.concat_tables([entry.table for _, entry, _ in batches])  # noqa: F841
-            db.execute("INSERT INTO flows SELECT * FROM rows")
+            db.register("merged", pa.concat_tables([entry.table for _, entry, _ in batches]))
+            try:
+                db.execute("INSERT INTO flows SELECT * FROM merged")
+                rollups.add_rollups(db, "merged")
+            finally:
+                db.unregister("merged")
             db.executemany(
                 "INSERT INTO ingest_batches (tenant_id, idempotency_key, connector_id, source, "
                 "admitted_at, answer, flows, rejected, replays) "
@@ -484,6 +502,7 @@ def _commit(
 
 
 def _delete_older(db: duckdb.DuckDBPyConnection, cutoff: dt.datetime) -> int:
+    rollups.delete_before(db, cutoff)
     deleted = db.execute("DELETE FROM flows WHERE time < ?", [cutoff]).fetchone()
     return int(deleted[0]) if deleted else 0
 

@@ -155,10 +155,30 @@ def test_a_store_of_another_layout_is_refused_by_name(tmp_path: Path) -> None:
     DuckFlowStore.open(path).close()
     with duckdb.connect(str(path)) as db:  # what a later release might have left
         db.execute("ALTER TABLE flows ADD COLUMN app_id VARCHAR")
-    with pytest.raises(FlowcdrError, match=r"flows\.duckdb: flow store layout version 1"):
+    with pytest.raises(FlowcdrError, match=r"flows\.duckdb: flow store layout version 2"):
         DuckFlowStore.open(path)
     with duckdb.connect(str(path)) as db:
         db.execute("ALTER TABLE flows DROP COLUMN app_id")
-        db.execute("UPDATE flowcdr_meta SET value = '2' WHERE key = 'flows_version'")
-    with pytest.raises(FlowcdrError, match="version 2"):
+        db.execute("UPDATE flowcdr_meta SET value = '9' WHERE key = 'flows_version'")
+    with pytest.raises(FlowcdrError, match="version 9"):
         DuckFlowStore.open(path)
+
+
+def test_a_version_1_store_gets_its_hourly_rollups_on_open(tmp_path: Path) -> None:
+    path = tmp_path / "flows.duckdb"
+    store = DuckFlowStore.open(path)
+    store.admit(batch("k1", 3))
+    store.close()
+    with duckdb.connect(str(path)) as db:  # as the first release left it
+        db.execute("DROP TABLE flows_hourly")
+        db.execute("UPDATE flowcdr_meta SET value = '1' WHERE key = 'flows_version'")
+    upgraded = DuckFlowStore.open(path)
+    reader = upgraded.reader()
+    try:
+        assert reader.execute(
+            "SELECT sum(flows) FROM flows_hourly WHERE dimension = 0"
+        ).fetchall() == [(3,)]
+        assert reader.execute("SELECT value FROM flowcdr_meta").fetchall() == [("2",)]
+    finally:
+        reader.close()
+        upgraded.close()

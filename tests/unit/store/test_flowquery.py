@@ -370,6 +370,30 @@ def test_timeseries(
     assert sum(p.flows for p in points) == len(expected(rows, f))
 
 
+@pytest.mark.parametrize(
+    "f",
+    [
+        FlowFilter(T0 - dt.timedelta(hours=5), T0 + SPAN + dt.timedelta(minutes=30)),
+        FlowFilter(T0 - dt.timedelta(hours=5, minutes=10), T0 + dt.timedelta(minutes=70)),
+        FlowFilter(T0 - dt.timedelta(hours=5), T0 + SPAN, decision="deny"),
+    ],
+)
+def test_hourly_timeseries_from_rollups_and_flows(
+    reader: duckdb.DuckDBPyConnection, rows: list[dict[str, Any]], f: FlowFilter
+) -> None:
+    step, points = flowquery.timeseries(reader, TENANT, f)
+    assert step == dt.timedelta(hours=1)
+    want: dict[dt.datetime, list[int]] = {p.time: [0, 0, 0, 0] for p in points}
+    for row in rows:
+        if matches(row, f):
+            bucket = want[row["time"].replace(minute=0, second=0, microsecond=0)]
+            bucket[0] += 1
+            bucket[1] += volume(row)
+            bucket[2 if row["decision"] == "allow" else 3] += 1
+    assert [[p.flows, p.bytes, p.allowed, p.denied] for p in points] == list(want.values())
+    assert sum(p.flows for p in points) == len(expected(rows, f)) > 0
+
+
 def test_timeseries_fills_every_bucket_of_an_odd_range(reader: duckdb.DuckDBPyConnection) -> None:
     f = FlowFilter(T0 + dt.timedelta(seconds=90), T0 + dt.timedelta(minutes=20, seconds=1))
     step, points = flowquery.timeseries(reader, TENANT, f)
@@ -420,9 +444,20 @@ def python_top(
     return [flowquery.Top(key[0], key[1], n[0], n[1]) for key, n in ranked[:10]]
 
 
+# Whole hours come from the hourly rollups and partial ones from the flows, unless another
+# filter is set: aligned, unaligned at one end or both, and narrowed ranges cover every mix.
+ROLLUP_MIXES = [
+    window(),
+    window(direction="outbound"),
+    FlowFilter(T0 + dt.timedelta(minutes=17), T0 + SPAN),
+    FlowFilter(T0 - dt.timedelta(hours=3), T0 + SPAN - dt.timedelta(minutes=1)),
+    FlowFilter(T0 + dt.timedelta(minutes=5), T0 + dt.timedelta(minutes=55)),
+]
+
+
 @pytest.mark.parametrize("dimension", list(Dimension))
 @pytest.mark.parametrize("by", ["flows", "bytes"])
-@pytest.mark.parametrize("f", [window(), window(direction="outbound")])
+@pytest.mark.parametrize("f", ROLLUP_MIXES)
 def test_top(
     reader: duckdb.DuckDBPyConnection, rows: list[dict[str, Any]], dimension: Dimension,
     by: Measure, f: FlowFilter,
