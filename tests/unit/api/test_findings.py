@@ -52,21 +52,20 @@ def test_a_merged_scan_becomes_a_finding_of_its_tenant_only(gateway: Gateway) ->
     assert {found["class_uid"] for found in ocsf["items"]} == {2004}
 
 
-def test_analysts_triage_and_admins_suppress(gateway: Gateway) -> None:
+def test_admins_triage_and_suppress_analysts_read(gateway: Gateway) -> None:
     scan_detected(gateway)
-    amy = gateway.bearer("amy")
+    amy, alice = gateway.bearer("amy"), gateway.bearer("alice")
     (item,) = gateway.client.get("/cdr/v1/findings", params={"rule": RULE.id}, headers=amy).json()[
         "items"
     ]
-    changed = gateway.client.patch(
-        f"/cdr/v1/findings/{item['id']}",
-        json={"status": "acknowledged", "note": "ticket SEC-12"},
-        headers=amy,
-    )
+    change = {"status": "acknowledged", "note": "ticket SEC-12"}
+    url = f"/cdr/v1/findings/{item['id']}"
+    assert gateway.client.patch(url, json=change, headers=amy).status_code == 403
+    changed = gateway.client.patch(url, json=change, headers=alice)
     assert changed.status_code == 200, changed.text
-    assert (changed.json()["status"], changed.json()["status_by"]) == ("acknowledged", "amy")
+    assert (changed.json()["status"], changed.json()["status_by"]) == ("acknowledged", "alice")
     bad = gateway.client.patch(
-        f"/cdr/v1/findings/{item['id']}", json={"status": "gone"}, headers=amy
+        f"/cdr/v1/findings/{item['id']}", json={"status": "gone"}, headers=alice
     )
     assert bad.status_code == 422
     audit = gateway.client.get("/cdr/v1/audit", headers=gateway.bearer("alice")).json()
@@ -74,7 +73,6 @@ def test_analysts_triage_and_admins_suppress(gateway: Gateway) -> None:
 
     rule = {"cidr": "10.0.9.0/24", "rule": RULE.id, "reason": "our scanner"}
     assert gateway.client.post("/cdr/v1/suppressions", json=rule, headers=amy).status_code == 403
-    alice = gateway.bearer("alice")
     added = gateway.client.post("/cdr/v1/suppressions", json=rule, headers=alice)
     assert added.status_code == 201, added.text
     assert [s["id"] for s in gateway.client.get("/cdr/v1/suppressions", headers=amy).json()] == [

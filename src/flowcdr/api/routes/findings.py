@@ -3,7 +3,8 @@
 - ``GET /cdr/v1/findings``: newest activity first, filtered, a page at a time (cursor);
   ``format=ocsf|ecs`` gives the same page as OCSF Detection Findings or ECS alerts.
 - ``GET /cdr/v1/findings/{id}`` and ``PATCH`` it to acknowledge, resolve, suppress or reopen,
-  with a note; who and when are recorded and audited. Analysts triage, so they may do this.
+  with a note; who and when are recorded and audited. Changing a finding is an admin's action,
+  as everywhere in the product: analysts read (design.md section 7).
 - ``GET /cdr/v1/rules``: the catalogue, for people deciding what a finding means.
 - ``/cdr/v1/suppressions``: list (everyone), add and delete (admins).
 """
@@ -86,9 +87,9 @@ class Triage(BaseModel):
 
 @router.patch("/findings/{finding_id}", responses=ERROR_RESPONSES)
 async def triage_finding(
-    finding_id: str, change: Triage, user: CurrentUser, found: ServicesDep, request: Request
+    finding_id: str, change: Triage, user: Admin, found: ServicesDep, request: Request
 ) -> dict[str, Any]:
-    """Acknowledge, resolve, suppress or reopen a finding; who and when are kept."""
+    """Acknowledge, resolve, suppress or reopen a finding (admins); who and when are kept."""
     item = await run_in_threadpool(
         lambda: found.ledger.set_status(
             user.tenant_id,
