@@ -12,7 +12,7 @@ from typing import Annotated, Any
 from urllib.parse import urlencode
 
 import sqlalchemy as sa
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 
@@ -49,6 +49,14 @@ def _range(range: str | None, start: str | None, end: str | None) -> tuple[TimeR
         return time_range(None, None, None), str(error)
 
 
+def _panel_range(range: Text = None, start: Text = None, end: Text = None) -> TimeRange:
+    """A panel's range: as asked, or the default (the frame around it says why)."""
+    return _range(range, start, end)[0]
+
+
+PanelRange = Annotated[TimeRange, Depends(_panel_range)]
+
+
 @router.get("/")
 async def dashboard(
     request: Request,
@@ -68,13 +76,9 @@ async def traffic(
     request: Request,
     viewer: PortalViewer,
     found: ServicesDep,
-    *,
-    range: Text = None,
-    start: Text = None,
-    end: Text = None,
+    span: PanelRange,
 ) -> Response:
     """Flows (allowed and denied) and bytes over time, and their totals."""
-    span, _ = _range(range, start, end)
     tenant = viewer.user.tenant_id
     step, points = await query(
         found, lambda r: flowquery.timeseries(r, tenant, FlowFilter(span.start, span.end))
@@ -102,12 +106,8 @@ async def top(
     request: Request,
     viewer: PortalViewer,
     found: ServicesDep,
-    *,
-    range: Text = None,
-    start: Text = None,
-    end: Text = None,
+    span: PanelRange,
 ) -> Response:
-    span, _ = _range(range, start, end)
     tenant = viewer.user.tenant_id
     items = await query(
         found,
@@ -146,13 +146,9 @@ async def resources(
     request: Request,
     viewer: PortalViewer,
     found: ServicesDep,
-    *,
-    range: Text = None,
-    start: Text = None,
-    end: Text = None,
+    span: PanelRange,
 ) -> Response:
     """Bytes into and out of each resource: the inbound/outbound split, where it happens."""
-    span, _ = _range(range, start, end)
     tenant = viewer.user.tenant_id
     items = await query(
         found, lambda r: flowquery.resources(r, tenant, FlowFilter(span.start, span.end), limit=8)
@@ -194,12 +190,8 @@ async def findings_panel(
     request: Request,
     viewer: PortalViewer,
     found: ServicesDep,
-    *,
-    range: Text = None,
-    start: Text = None,
-    end: Text = None,
+    span: PanelRange,
 ) -> Response:
-    span, _ = _range(range, start, end)
     tenant = viewer.user.tenant_id
     counts = await run_in_threadpool(finding_counts, found, tenant, span)
     newest = await run_in_threadpool(
