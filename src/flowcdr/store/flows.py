@@ -409,8 +409,8 @@ def _check_schema(database: duckdb.DuckDBPyConnection, path: Path) -> None:
             "ORDER BY column_index"
         ).fetchall()
     ]
-    database.execute(BATCHES_DDL)
     if not columns:
+        database.execute(BATCHES_DDL)
         database.execute(FLOWS_DDL)
         database.execute(rollups.HOURLY_DDL)
         _set_version(database, found is None, FLOWS_VERSION)
