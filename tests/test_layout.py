@@ -20,6 +20,7 @@ ALLOWED = {
     "detect": _BASE | {"flowcdr.config", "flowcdr.formats", "flowcdr.enrich", "flowcdr.store"},
     "detections": _BASE | {"flowcdr.detect", "flowcdr.formats"},
     "deploy": _BASE | {"flowcdr.collect"},
+    "inventory": _BASE | {"flowcdr.config", "flowcdr.formats", "flowcdr.store", "flowcdr.detect"},
     "api": _BASE
     | {
         "flowcdr.config",
@@ -31,6 +32,7 @@ ALLOWED = {
         "flowcdr.detect",
         "flowcdr.detections",
         "flowcdr.deploy",
+        "flowcdr.inventory",
         "flowcdr.web",
     },
     "web": _BASE
@@ -42,6 +44,7 @@ ALLOWED = {
         "flowcdr.api",
         "flowcdr.detect",
         "flowcdr.azure",
+        "flowcdr.inventory",
     },
     "cli": _BASE
     | {

@@ -1,0 +1,1 @@
+"""Azure inventory through the registered connector, and the network posture audit over it."""
