@@ -1,0 +1,1 @@
+"""Reliability and security proofs: hostile input, faults, load (docs/reliability.md)."""
