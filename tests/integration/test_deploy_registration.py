@@ -16,6 +16,9 @@ from pathlib import Path
 
 import pytest
 
+from flowcdr.config import Settings
+from flowcdr.store.control import ControlStore
+
 from .server import COMMAND_SECONDS, DIRECT, Gateway, call, clean_env
 
 pytestmark = [
@@ -27,6 +30,9 @@ MAIN_TF = Path(__file__).resolve().parents[2] / "src/flowcdr/deploy/terraform/ma
 CLIENT = "0b1f6471-1bf0-4dda-aec3-cb9272f09590"
 TENANT = "72f988bf-86f1-41af-91ab-2d7cd011db47"
 SUBSCRIPTION = "aaaa0a0a-bb1b-cc2c-dd3d-eeeeee4e4e4e"
+# As Entra ID generates them: letters, digits and ~ . _ - (a quote would test JSON escaping too).
+SECRET = 'Zq8~Qm.first_SECRET-"x'
+ROTATED = "Zq8~Qm.rotated_SECRET-y"
 TERRAFORM_SECONDS = 120
 
 
@@ -37,11 +43,16 @@ def registration_module() -> str:
     block = re.sub(r"\n  depends_on = \[[^\]]*\]\n", "\n", block)
     block = block.replace("azuread_application.collector.client_id", f'"{CLIENT}"')
     block = block.replace("data.azuread_client_config.current.tenant_id", f'"{TENANT}"')
+    block = block.replace("azuread_application_password.collector.value", "var.client_secret")
     block = block.replace("--proto '=https'", "--proto '=http'")
     assert "azuread" not in block
     assert "azurerm" not in block
     return f"""
 variable "subscription_token" {{
+  type      = string
+  sensitive = true
+}}
+variable "client_secret" {{
   type      = string
   sensitive = true
 }}
@@ -76,6 +87,20 @@ def sign_in(gateway: Gateway) -> str:
     return token
 
 
+def gateway_secret(gateway: Gateway) -> str | None:
+    """The client secret as the gateway's control store decrypts it (the API never shows it);
+    in the database file and the log it must not appear in clear."""
+    for path in gateway.data_dir.glob("control.db*"):
+        assert b"_SECRET-" not in path.read_bytes(), path
+    assert "_SECRET-" not in gateway.log()
+    store = ControlStore.open(Settings(data_dir=gateway.data_dir))
+    try:
+        (tenant_id,) = {user.tenant_id for user in store.users()}
+        return store.connector_secret(tenant_id, CLIENT)
+    finally:
+        store.close()
+
+
 def test_apply_registers_once_and_destroy_deregisters(
     tmp_path: Path, gateway: Gateway, subscription_token: str
 ) -> None:
@@ -86,6 +111,7 @@ def test_apply_registers_once_and_destroy_deregisters(
     env.update(TF_CLI_CONFIG_FILE="/dev/null", CHECKPOINT_DISABLE="1", TF_IN_AUTOMATION="1")
     variables = [
         f"-var=subscription_token={subscription_token}",
+        f"-var=client_secret={SECRET}",
         f"-var=apigw_url={gateway.base_url}/",
         f"-var=subscription_id={SUBSCRIPTION}",
         '-var=regions=["eastus","westeurope"]',
@@ -100,6 +126,7 @@ def test_apply_registers_once_and_destroy_deregisters(
         output = done.stdout + done.stderr
         assert done.returncode == 0, output
         assert subscription_token not in output  # sensitive: suppressed in Terraform's output
+        assert "_SECRET-" not in output
         return output
 
     admin = sign_in(gateway)
@@ -125,6 +152,9 @@ def test_apply_registers_once_and_destroy_deregisters(
     assert connector["subscriptionId"] == SUBSCRIPTION
     assert connector["regions"] == ["eastus", "westeurope"]
     assert connector["configId"] == config["id"]
+    assert connector["hasCredential"] is True
+    assert "_SECRET-" not in str(listed)
+    assert gateway_secret(gateway) == SECRET
     again = terraform("apply", "-auto-approve", *variables)
     assert "0 added, 0 changed, 0 destroyed" in again
     assert call(gateway, "GET", "/cdr/v1/azure/connectors", admin)[1] == [connector]
@@ -138,10 +168,14 @@ def test_apply_registers_once_and_destroy_deregisters(
     assert fresh not in rotated
     (connector,) = call(gateway, "GET", "/cdr/v1/azure/connectors", admin)[1]
     assert connector["clientId"] == CLIENT
+    # A rotated client secret (client_secret_rotation in the module) is sent again the same way.
+    variables[1] = f"-var=client_secret={ROTATED}"
+    assert "1 added, 0 changed, 1 destroyed" in terraform("apply", "-auto-approve", *variables)
+    assert gateway_secret(gateway) == ROTATED
     destroyed = terraform("destroy", "-auto-approve", *variables)
     assert fresh not in destroyed
     assert call(gateway, "GET", "/cdr/v1/azure/connectors", admin) == (200, [])
     status, entries = call(gateway, "GET", "/cdr/v1/audit", admin)
     actions = [(e["action"], e["target"]) for e in entries]
-    assert actions.count(("connector.register", CLIENT)) == 2
-    assert actions.count(("connector.deregister", CLIENT)) == 2
+    assert actions.count(("connector.register", CLIENT)) == 3
+    assert actions.count(("connector.deregister", CLIENT)) == 3

@@ -423,10 +423,11 @@ class ControlStore:
         """Register an Azure AD application, or refresh its registration; True when it is new.
 
         Keyed by tenant and client id, so a Terraform apply run again (or a retried POST)
-        changes one row instead of adding one.
+        changes one row instead of adding one. A client secret sent replaces the one on file
+        (rotation by re-applying); it is stored encrypted and only ``connector_secret`` reads it.
         """
         stamp = now()
-        values = {
+        values: dict[str, str | None] = {
             "azure_tenant_id": fields.azure_tenant_id,
             "subscription_id": fields.subscription_id,
             "config_id": fields.config_id,
@@ -434,6 +435,8 @@ class ControlStore:
             "token_id": token_id,
             "updated_at": stamp,
         }
+        if fields.client_secret is not None:  # a module without one keeps the secret on file
+            values["client_secret"] = self._encrypt(fields.client_secret)
         table = connectors
         key = (table.c.tenant_id == tenant_id, table.c.client_id == fields.client_id)
         with self.write() as c:
@@ -458,6 +461,26 @@ class ControlStore:
             sa.select(connectors)
             .where(connectors.c.tenant_id == tenant_id)
             .order_by(connectors.c.registered_at, connectors.c.client_id)
+        )
+        with self.engine.connect() as c:
+            return [_connector(row) for row in c.execute(query).mappings()]
+
+    def connector_secret(self, tenant_id: str, client_id: str) -> str | None:
+        """The application's client secret, decrypted, for the inventory sync only."""
+        query = sa.select(connectors.c.client_secret).where(
+            connectors.c.tenant_id == tenant_id, connectors.c.client_id == client_id
+        )
+        with self.engine.connect() as c:
+            token = c.execute(query).scalar()
+        return None if token is None else self._decrypt(token)
+
+    def connectors_with_credentials(self) -> list["Connector"]:
+        """Every tenant's connectors that have a client secret on file: what the scheduled
+        inventory sync reads, one at a time."""
+        query = (
+            sa.select(connectors)
+            .where(connectors.c.client_secret.is_not(None))
+            .order_by(connectors.c.tenant_id, connectors.c.registered_at, connectors.c.client_id)
         )
         with self.engine.connect() as c:
             return [_connector(row) for row in c.execute(query).mappings()]
@@ -520,10 +543,13 @@ class ConnectorFields:
     subscription_id: str
     config_id: str | None
     regions: tuple[str, ...]
+    client_secret: str | None = None
 
 
 @dataclass(frozen=True)
 class Connector:
+    """A registration as shown; the secret itself stays in the store (``connector_secret``)."""
+
     id: str
     tenant_id: str
     client_id: str
@@ -534,6 +560,7 @@ class Connector:
     token_id: str
     registered_at: str
     updated_at: str
+    has_credential: bool = False
 
 
 def _connector(row: sa.RowMapping) -> Connector:
@@ -548,4 +575,5 @@ def _connector(row: sa.RowMapping) -> Connector:
         row["token_id"],
         row["registered_at"],
         row["updated_at"],
+        row["client_secret"] is not None,
     )

@@ -29,6 +29,31 @@ def _create(*tables: sa.Table) -> Callable[[sa.Connection], None]:
     return apply
 
 
+# The connectors table as migration 4 created it, before migration 5 added client_secret.
+_connectors_v4 = sa.Table(
+    "connectors",
+    sa.MetaData(),
+    sa.Column("id", sa.String(36), primary_key=True),
+    sa.Column("tenant_id", sa.String(36), sa.ForeignKey(schema.tenants.c.id), nullable=False),
+    sa.Column("client_id", sa.String(36), nullable=False),
+    sa.Column("azure_tenant_id", sa.String(36), nullable=False),
+    sa.Column("subscription_id", sa.String(36), nullable=False),
+    sa.Column("config_id", sa.String(36)),
+    sa.Column("regions", sa.Text, nullable=False),
+    sa.Column("token_id", sa.String(36), nullable=False),
+    sa.Column("registered_at", sa.String(32), nullable=False),
+    sa.Column("updated_at", sa.String(32), nullable=False),
+    sa.UniqueConstraint("tenant_id", "client_id"),
+)
+
+
+def _inventory(connection: sa.Connection) -> None:
+    connection.execute(sa.text("ALTER TABLE connectors ADD COLUMN client_secret TEXT"))
+    _create(schema.inventory_resources, schema.inventory_syncs, schema.inventory_changes)(
+        connection
+    )
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     (1, "accounts and subscription tokens",
      _create(schema.tenants, schema.users, schema.subscription_tokens)),
@@ -36,7 +61,8 @@ MIGRATIONS: tuple[Migration, ...] = (
      _create(schema.flowlog_configs, schema.flowlog_buckets, schema.audit_log)),
     (3, "findings, their hits and suppressions",
      _create(schema.findings, schema.finding_hits, schema.suppressions)),
-    (4, "connectors registered by the Terraform module", _create(schema.connectors)),
+    (4, "connectors registered by the Terraform module", _create(_connectors_v4)),
+    (5, "connector credentials and the Azure inventory", _inventory),
 )  # fmt: skip
 LATEST = MIGRATIONS[-1][0]
 

@@ -170,5 +170,57 @@ connectors = sa.Table(
     sa.Column("token_id", sa.String(36), nullable=False),  # the subscription token that registered
     sa.Column("registered_at", sa.String(32), nullable=False),
     sa.Column("updated_at", sa.String(32), nullable=False),
+    # The application's client secret for the inventory sync: a Fernet token, never plain text.
+    sa.Column("client_secret", sa.Text),
     sa.UniqueConstraint("tenant_id", "client_id"),
+)
+
+# The Azure inventory (flowcdr.inventory): per tenant and subscription, the resources the last
+# sync saw (``body`` is the resource as JSON, in the inventory model's shape, never a secret),
+# every sync's outcome, and what changed between syncs.
+inventory_resources = sa.Table(
+    "inventory_resources",
+    metadata,
+    sa.Column("tenant_id", sa.String(36), sa.ForeignKey("tenants.id"), primary_key=True),
+    sa.Column("kind", sa.String(32), primary_key=True),
+    sa.Column("resource_key", sa.String(600), primary_key=True),  # the lower-case ARM id
+    sa.Column("subscription_id", sa.String(36), nullable=False),
+    sa.Column("resource_id", sa.Text, nullable=False),
+    sa.Column("name", sa.String(260), nullable=False),
+    sa.Column("resource_group", sa.String(90), nullable=False),
+    sa.Column("location", sa.String(64), nullable=False),
+    sa.Column("body", sa.Text, nullable=False),  # JSON
+    sa.Column("first_seen", sa.String(32), nullable=False),
+    sa.Column("last_seen", sa.String(32), nullable=False),
+    sa.Index("inventory_by_subscription", "tenant_id", "subscription_id", "kind"),
+)
+
+inventory_syncs = sa.Table(
+    "inventory_syncs",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("tenant_id", sa.String(36), sa.ForeignKey("tenants.id"), nullable=False),
+    sa.Column("subscription_id", sa.String(36), nullable=False),
+    sa.Column("taken_at", sa.String(32), nullable=False),
+    sa.Column("counts", sa.Text, nullable=False),  # JSON: kind -> resources seen
+    sa.Column("errors", sa.Text, nullable=False),  # JSON list of what could not be listed
+    sa.Column("failed_kinds", sa.Text, nullable=False),  # JSON list: kinds kept from before
+    sa.Index("inventory_syncs_by_subscription", "tenant_id", "subscription_id", "id"),
+)
+
+inventory_changes = sa.Table(
+    "inventory_changes",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("tenant_id", sa.String(36), sa.ForeignKey("tenants.id"), nullable=False),
+    sa.Column("subscription_id", sa.String(36), nullable=False),
+    sa.Column("at", sa.String(32), nullable=False),
+    sa.Column("kind", sa.String(32), nullable=False),
+    sa.Column("resource_id", sa.Text, nullable=False),
+    sa.Column("name", sa.String(260), nullable=False),
+    sa.Column("change", sa.String(32), nullable=False),  # added, removed, changed, rule_*
+    sa.Column("summary", sa.Text, nullable=False),  # the change in words
+    sa.Column("before", sa.Text),  # JSON
+    sa.Column("after", sa.Text),  # JSON
+    sa.Index("inventory_changes_by_tenant", "tenant_id", "id"),
 )

@@ -1,7 +1,10 @@
 """Connectors: registration by the Terraform module (subscription token), list, deregistration."""
 
+import logging
 import uuid
 from typing import Any
+
+import pytest
 
 from ..formats.builders import SUB, blob, nsg_record
 from .conftest import Gateway
@@ -12,6 +15,7 @@ AZURE_TENANT = "72f988bf-86f1-41af-91ab-2d7cd011db47"
 CLIENT = "0b1f6471-1bf0-4dda-aec3-cb9272f09590"
 REGISTER = "/cdr/v1/azure/connectors/register"
 CONNECTORS = "/cdr/v1/azure/connectors"
+SECRET = "Xk9~secret.of_the-application"
 
 
 def registration(**changes: Any) -> dict[str, Any]:
@@ -62,6 +66,31 @@ def test_registration_is_an_idempotent_upsert(gateway: Gateway) -> None:
     assert connector["lastDataAt"] is None
 
 
+def test_the_client_secret_is_kept_encrypted_and_never_shown(
+    gateway: Gateway, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    token = gateway.subscription_token("alice")
+    old = register(gateway, token)
+    assert old.json()["hasCredential"] is False  # a module from before the inventory
+    first = register(gateway, token, clientSecret=SECRET)
+    assert first.status_code == 200
+    assert first.json()["hasCredential"] is True
+    assert register(gateway, token).json()["hasCredential"] is True  # none sent: the one on file
+    rotated = register(gateway, token, clientSecret=SECRET + "-rotated")
+    (connector,) = listed(gateway)
+    assert connector["hasCredential"] is True
+    store = gateway.client.app.state.services.store  # type: ignore[attr-defined]
+    (tenant_id,) = {u.tenant_id for u in store.users() if u.tenant == "contoso"}
+    assert store.connector_secret(tenant_id, CLIENT) == SECRET + "-rotated"
+    assert [c.client_id for c in store.connectors_with_credentials()] == [CLIENT]
+    audit = gateway.client.get("/cdr/v1/audit", headers=gateway.bearer("alice"))
+    shown = first.text + rotated.text + audit.text + str(connector) + caplog.text
+    assert SECRET not in shown
+    files = [gateway.settings.data_dir / n for n in ("control.db", "control.db-wal")]
+    assert not any(SECRET.encode() in f.read_bytes() for f in files if f.exists())
+
+
 def test_the_tenant_comes_from_the_token(gateway: Gateway) -> None:
     assert register(gateway, gateway.subscription_token("alice")).status_code == 201
     assert listed(gateway, "bea") == []
@@ -97,7 +126,8 @@ def test_registrations_are_validated(gateway: Gateway) -> None:
         ({"regions": ["atlantis"]}, "regions[0]"),
         ({"regions": []}, "regions"),
         ({"configId": str(uuid.uuid4())}, "configId"),
-        ({"clientSecret": "s3cret"}, "clientSecret"),
+        ({"clientSecret": ""}, "clientSecret"),
+        ({"clientSecret": "s3cret" * 200}, "clientSecret"),
     ):
         response = register(gateway, token, **changes)
         assert response.status_code == 422, changes

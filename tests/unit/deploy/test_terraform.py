@@ -100,9 +100,27 @@ def test_the_application_its_roles_and_its_credential(module: dict[str, Any]) ->
     assert blobs["scope"] == "${one(data.azurerm_resources.flow_logs[each.key].resources).id}"
     assert blobs["principal_id"] == principal
     roles = {
-        r["role_definition_name"] for r in resources(module, "azurerm_role_assignment").values()
+        r.get("role_definition_name") for r in resources(module, "azurerm_role_assignment").values()
     }
     assert not roles & {"Owner", "Contributor", "Reader", "Storage Blob Data Contributor"}
+
+
+def test_the_inventory_role_only_reads(module: dict[str, Any]) -> None:
+    role = one(module, "azurerm_role_definition", "inventory_reader")
+    assert role["assignable_scopes"] == ["${local.subscription_scope}"]
+    (permissions,) = role["permissions"]
+    assert permissions["actions"]
+    assert all(action.endswith("/read") for action in permissions["actions"])
+    assert {a.split("/")[0] for a in permissions["actions"]} == {
+        "Microsoft.Compute", "Microsoft.Network", "Microsoft.Storage"
+    }  # fmt: skip
+    assert "Microsoft.Network/networkWatchers/flowLogs/read" in permissions["actions"]
+    assigned = one(module, "azurerm_role_assignment", "inventory_reader")
+    assert assigned["role_definition_id"] == (
+        "${azurerm_role_definition.inventory_reader.role_definition_resource_id}"
+    )
+    assert assigned["scope"] == "${local.subscription_scope}"
+    assert assigned["principal_id"] == "${azuread_service_principal.collector.object_id}"
 
 
 def test_registration_runs_once_and_destroy_deregisters(module: dict[str, Any]) -> None:
@@ -121,6 +139,21 @@ def test_registration_runs_once_and_destroy_deregisters(module: dict[str, Any]) 
         assert step["environment"]["FLOWCDR_TOKEN"] == "${self.triggers_replace.token}"
     # input is copied to the output attribute, which a destroy plan prints unmasked.
     assert "var.subscription_token" not in json.dumps(registration["input"])
+    assert "password" not in json.dumps(registration["input"])
+
+
+def test_registration_carries_the_client_secret_off_the_command_line(
+    module: dict[str, Any],
+) -> None:
+    registration = one(module, "terraform_data", "registration")
+    secret = "${azuread_application_password.collector.value}"
+    assert registration["triggers_replace"]["client_secret"] == secret  # rotated: registered again
+    create = registration["provisioner"][0]["local-exec"]
+    assert "self.triggers_replace.client_secret" in create["environment"]["FLOWCDR_BODY"]
+    assert "--data-binary @/dev/fd/3" in create["command"]  # the body on a descriptor, not argv
+    assert create["command"].startswith("printf '%s' \\\"$FLOWCDR_BODY\\\" |")
+    password = one(module, "azuread_application_password", "collector")
+    assert password["rotate_when_changed"] == {"rotation": "${var.client_secret_rotation}"}
 
 
 def test_one_collector_per_flow_log_account(module: dict[str, Any]) -> None:

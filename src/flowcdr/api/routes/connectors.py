@@ -14,7 +14,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from flowcdr.api.deps import (
     CurrentCollector,
@@ -40,6 +40,7 @@ _either = HTTPBearer(
 # Flow logs are written about once a minute: an hour without data means the collector is stuck.
 SILENT_AFTER = dt.timedelta(hours=1)
 MAX_REGIONS = 100
+MAX_SECRET = 1024
 _SUBSCRIPTION = re.compile(r"/subscriptions/([0-9a-f]{8}(?:-[0-9a-f]{4}){3}-[0-9a-f]{12})/", re.I)
 
 
@@ -50,6 +51,8 @@ class RegistrationIn(BaseModel):
     subscriptionId: str  # noqa: N815
     configId: str | None = Field(default=None, max_length=36)  # noqa: N815
     regions: Annotated[list[str], Field(min_length=1, max_length=MAX_REGIONS)]
+    # The application's client secret, for the inventory sync; optional for modules before it.
+    clientSecret: SecretStr | None = Field(default=None, min_length=1, max_length=MAX_SECRET)  # noqa: N815
 
 
 class ConnectorOut(BaseModel):
@@ -63,6 +66,7 @@ class ConnectorOut(BaseModel):
     updatedAt: str  # noqa: N815
     status: str  # waiting (no data yet), receiving, silent (none for an hour)
     lastDataAt: str | None  # noqa: N815
+    hasCredential: bool  # noqa: N815 - a client secret is on file (it is never shown)
 
 
 def _guid(field: str, value: str) -> str:
@@ -102,6 +106,7 @@ async def register(
         subscription_id=_guid("subscriptionId", body.subscriptionId),
         config_id=body.configId,
         regions=tuple(sorted(regions)),
+        client_secret=None if body.clientSecret is None else body.clientSecret.get_secret_value(),
     )
     connector, created = await run_in_threadpool(
         found.store.upsert_connector, caller.tenant_id, caller.token_id, fields
@@ -201,4 +206,5 @@ def _shown(connector: Connector, last: dt.datetime | None) -> ConnectorOut:
         updatedAt=connector.updated_at,
         status=status,
         lastDataAt=None if last is None else last.isoformat(),
+        hasCredential=connector.has_credential,
     )

@@ -43,12 +43,17 @@ resource "azuread_service_principal" "collector" {
   owners    = [data.azuread_client_config.current.object_id]
 }
 
-# A client secret with an end date, for tools that act as the application (the standalone
-# collector reading blobs with Entra ID). It is only ever a sensitive output.
+# A client secret with an end date: the gateway's inventory sync signs in with it (the
+# registration carries it; the gateway keeps it encrypted), and tools that act as the application
+# (the standalone collector reading blobs with Entra ID) may use it. A new client_secret_rotation
+# value replaces it on the next apply, and the registration sends the new one.
 resource "azuread_application_password" "collector" {
   application_id = azuread_application.collector.id
   display_name   = "flowcdr collector"
   end_date       = local.secrets_expire_at
+  rotate_when_changed = {
+    rotation = var.client_secret_rotation
+  }
 
   lifecycle {
     ignore_changes = [end_date]
@@ -62,6 +67,41 @@ resource "azurerm_role_assignment" "security_reader" {
   role_definition_name = "Security Reader"
   principal_id         = azuread_service_principal.collector.object_id
   principal_type       = "ServicePrincipal"
+}
+
+# Security Reader reads no network or compute resources: the inventory sync lists VMs, NICs,
+# public IPs, VNets, NSGs, network watchers' flow logs and storage accounts' locations. A role of
+# exactly those reads, rather than Reader, which reads every resource type (and Key Vault
+# settings, App Service configuration and the like).
+resource "azurerm_role_definition" "inventory_reader" {
+  name        = "flowcdr inventory reader ${local.suffix}"
+  scope       = local.subscription_scope
+  description = "Reads the network inventory that flowcdr audits: VMs, NICs, public IPs, VNets, NSGs, flow logs, storage account locations."
+
+  permissions {
+    actions = [
+      "Microsoft.Compute/virtualMachines/read",
+      "Microsoft.Network/networkInterfaces/read",
+      "Microsoft.Network/publicIPAddresses/read",
+      "Microsoft.Network/virtualNetworks/read",
+      "Microsoft.Network/virtualNetworks/subnets/read",
+      "Microsoft.Network/networkSecurityGroups/read",
+      "Microsoft.Network/applicationSecurityGroups/read",
+      "Microsoft.Network/networkWatchers/read",
+      "Microsoft.Network/networkWatchers/flowLogs/read",
+      "Microsoft.Storage/storageAccounts/read",
+    ]
+    not_actions = []
+  }
+
+  assignable_scopes = [local.subscription_scope]
+}
+
+resource "azurerm_role_assignment" "inventory_reader" {
+  scope              = local.subscription_scope
+  role_definition_id = azurerm_role_definition.inventory_reader.role_definition_resource_id
+  principal_id       = azuread_service_principal.collector.object_id
+  principal_type     = "ServicePrincipal"
 }
 
 # Security Reader cannot read blobs (it has no data actions): Storage Blob Data Reader on each
@@ -78,9 +118,10 @@ resource "azurerm_role_assignment" "flow_log_reader" {
 # Registration with the gateway. terraform_data with local-exec runs once, on create (and when a
 # trigger changes), never on plan; a data "http" source would POST on every plan and refresh and
 # keep request and response in state. The destroy-time provisioner deregisters: it may only read
-# self, so what it needs is kept in the resource. The token is a trigger, not part of input:
-# terraform_data copies input to its output attribute, which a destroy plan prints unmasked. So a
-# new token replaces the registration: deregistered with the old token, registered with the new.
+# self, so what it needs is kept in the resource. The token and the client secret are triggers, not
+# part of input: terraform_data copies input to its output attribute, which a destroy plan prints
+# unmasked. So a new token or a rotated secret replaces the registration: deregistered, then
+# registered again with the new values.
 resource "terraform_data" "registration" {
   triggers_replace = {
     client_id       = azuread_application.collector.client_id
@@ -89,6 +130,7 @@ resource "terraform_data" "registration" {
     regions         = local.regions
     gateway_url     = local.gateway_url
     token           = var.subscription_token
+    client_secret   = azuread_application_password.collector.value
   }
 
   input = {
@@ -103,15 +145,16 @@ resource "terraform_data" "registration" {
     })
   }
 
-  # The token goes to curl on its standard input (printf is a shell builtin), so no process
-  # listing shows it; its value is also hidden from Terraform's output as a sensitive value.
+  # The token goes to curl on its standard input and the body (with the client secret) on file
+  # descriptor 3 (printf is a shell builtin), so no process listing shows either; both are also
+  # hidden from Terraform's output as sensitive values.
   provisioner "local-exec" {
     interpreter = ["/bin/sh", "-c"]
-    command     = "printf 'Authorization: Bearer %s\\n' \"$FLOWCDR_TOKEN\" | curl --fail-with-body --silent --show-error --proto '=https' --retry 3 --header @- --header 'Content-Type: application/json' --data-binary \"$FLOWCDR_BODY\" \"$FLOWCDR_URL/register\""
+    command     = "printf '%s' \"$FLOWCDR_BODY\" | { printf 'Authorization: Bearer %s\\n' \"$FLOWCDR_TOKEN\" | curl --fail-with-body --silent --show-error --proto '=https' --retry 3 --header @- --header 'Content-Type: application/json' --data-binary @/dev/fd/3 \"$FLOWCDR_URL/register\"; } 3<&0"
     environment = {
       FLOWCDR_URL   = self.input.connectors_url
       FLOWCDR_TOKEN = self.triggers_replace.token
-      FLOWCDR_BODY  = self.input.body
+      FLOWCDR_BODY  = jsonencode(merge(jsondecode(self.input.body), { clientSecret = self.triggers_replace.client_secret }))
     }
   }
 

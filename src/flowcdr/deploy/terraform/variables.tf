@@ -79,3 +79,10 @@ variable "secret_lifetime_hours" {
     error_message = "The secret_lifetime_hours must be between 24 (a day) and 17520 (two years)."
   }
 }
+
+variable "client_secret_rotation" {
+  description = "Any new value (a date, say) replaces the application's client secret on the next apply, and the gateway is sent the new one. The secret also ends after secret_lifetime_hours: rotate it before then."
+  type        = string
+  default     = ""
+  nullable    = false
+}
