@@ -18,7 +18,7 @@ CHROMIUM := /usr/bin/chromium
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,clickhouse]'
 	touch $(STAMP)
 
 # The whole product on one machine (flowcdr demo): gateway, simulated storage account, collector.
