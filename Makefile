@@ -13,7 +13,7 @@ CHECKOV_VERSION := 3.3.30
 # The portal's browser tests drive Debian's Chromium through Playwright (never a downloaded browser).
 CHROMIUM := /usr/bin/chromium
 
-.PHONY: run test check bench clean
+.PHONY: run test check bench clean postgresql
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -42,7 +42,13 @@ $(CHECKOV):
 $(CHROMIUM):
 	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
 
-test: check $(AZURITE) $(CHECKOV) $(CHROMIUM)
+# The control-plane tests start a PostgreSQL server of their own (initdb + pg_ctl in a temporary
+# folder, as the postgres account the package creates): Debian's server binaries, if missing.
+postgresql:
+	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || (apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql)
+
+test: check $(AZURITE) $(CHECKOV) $(CHROMIUM) postgresql
 	$(BIN)/pytest
 
 bench: $(STAMP) $(AZURITE)

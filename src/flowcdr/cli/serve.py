@@ -6,6 +6,7 @@ import uvicorn
 from flowcdr.api.app import create_app
 from flowcdr.cli.options import with_settings
 from flowcdr.config import Settings
+from flowcdr.errors import FlowcdrError
 
 
 @click.command("serve")
@@ -14,5 +15,8 @@ from flowcdr.config import Settings
 @with_settings
 def serve(host: str, port: int, settings: Settings) -> None:
     """Run the gateway (API) on HOST:PORT with the control database in the data dir."""
-    app = create_app(settings)
+    try:
+        app = create_app(settings)
+    except FlowcdrError as error:  # e.g. a control database that cannot be reached
+        raise click.ClickException(str(error)) from None
     uvicorn.run(app, host=host, port=port, log_level="info", server_header=False)

@@ -32,7 +32,7 @@ def add(username: str, tenant: str, role: str, password_stdin: bool, settings: S
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
     if len(password) < MIN_PASSWORD:
         raise click.ClickException(f"the password needs at least {MIN_PASSWORD} characters")
-    store = ControlStore.open(settings)
+    store = _open(settings)
     try:
         user = store.add_user(username, tenant, role, hash_password(password))
         store.audit(user.tenant_id, "cli", "user.add", target=username)
@@ -47,7 +47,7 @@ def add(username: str, tenant: str, role: str, password_stdin: bool, settings: S
 @with_settings
 def list_users(settings: Settings) -> None:
     """Users with their tenant, role and state."""
-    store = ControlStore.open(settings)
+    store = _open(settings)
     try:
         for user in store.users():
             state = "disabled" if user.disabled else "active"
@@ -61,7 +61,7 @@ def list_users(settings: Settings) -> None:
 @with_settings
 def disable(username: str, settings: Settings) -> None:
     """Disable USERNAME: its sign-in tokens stop working at once."""
-    store = ControlStore.open(settings)
+    store = _open(settings)
     try:
         store.set_disabled(username, True)
         user = store.user(username)
@@ -71,3 +71,10 @@ def disable(username: str, settings: Settings) -> None:
     finally:
         store.close()
     click.echo(f"disabled {username!r}")
+
+
+def _open(settings: Settings) -> ControlStore:
+    try:
+        return ControlStore.open(settings)
+    except StoreError as error:  # e.g. a database_url that cannot be reached
+        raise click.ClickException(str(error)) from None

@@ -1,9 +1,12 @@
 """The control store: tenants, users, subscription tokens, flow-log configurations, audit.
 
-SQLAlchemy Core over SQLite by default (PostgreSQL by URL). Writes go through one lock, so the
-embedded SQLite file has one writer at a time; reads run concurrently (WAL). Connection strings
-are encrypted with Fernet before they reach the database and decrypted only on the way out.
-Every method that reads or changes tenant data takes the tenant id and filters on it.
+SQLAlchemy Core over SQLite by default, PostgreSQL (psycopg 3) by URL: the same statements run
+on both, so several gateways can share one PostgreSQL control database (docs/postgresql.md).
+Writes of one process go through one lock, so the embedded SQLite file has one writer at a time;
+reads run concurrently (WAL). Between processes, PostgreSQL's unique constraints decide: a
+concurrent duplicate is a ``ConflictError``, as a sequential one is. Connection strings are
+encrypted with Fernet before they reach the database and decrypted only on the way out. Every
+method that reads or changes tenant data takes the tenant id and filters on it.
 """
 
 import datetime as dt
@@ -14,12 +17,13 @@ import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
 
 import sqlalchemy as sa
 from cryptography.fernet import Fernet
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Engine, make_url
 
-from flowcdr.config import Settings
+from flowcdr.config import Settings, mask_url
 from flowcdr.errors import FlowcdrError
 from flowcdr.store import keys, migrations
 from flowcdr.store.schema import (
@@ -31,6 +35,9 @@ from flowcdr.store.schema import (
     tenants,
     users,
 )
+
+# The databases the control store is tested on (SQLite embedded, PostgreSQL for several gateways).
+SUPPORTED_DRIVERS = frozenset({"sqlite", "postgresql+psycopg"})
 
 # Users with their tenant's name, the shape every user lookup reads.
 _USERS = sa.select(users, tenants.c.name.label("tenant")).join(
@@ -117,11 +124,16 @@ class ControlStore:
     def open(cls, settings: Settings) -> "ControlStore":
         """Open (and create or upgrade) the control database named by the settings."""
         settings.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-        engine = sa.create_engine(settings.control_url)
-        if engine.dialect.name == "sqlite":
-            _create_private(engine.url.database)
-            sa.event.listen(engine, "connect", _sqlite_pragmas)
-        migrations.upgrade(engine)
+        engine = connect(settings.control_url)
+        try:
+            migrations.upgrade(engine)
+        except sa.exc.OperationalError as error:
+            engine.dispose()
+            reason = str(error.orig).strip().splitlines()[0] if error.orig else str(error)
+            raise StoreError(
+                f"database_url: cannot open the control database at"
+                f" {mask_url(settings.control_url)}: {reason}"
+            ) from None
         key = keys.load_or_create(
             settings.data_dir / "encryption.key", settings.encryption_key, keys.new_fernet_key()
         )
@@ -132,9 +144,16 @@ class ControlStore:
 
     @contextmanager
     def write(self) -> Iterator[sa.Connection]:
-        """A write transaction; writers take turns (SQLite has one writer at a time)."""
-        with self._write_lock, self.engine.begin() as connection:
-            yield connection
+        """A write transaction; writers take turns (SQLite has one writer at a time).
+
+        A unique constraint that refuses the change (another gateway on the same PostgreSQL
+        database won a race that the checks before the insert could not see) is a conflict.
+        """
+        try:
+            with self._write_lock, self.engine.begin() as connection:
+                yield connection
+        except sa.exc.IntegrityError:
+            raise ConflictError("a concurrent change made the same entry first") from None
 
     # Tenants and users -------------------------------------------------------------------
 
@@ -381,16 +400,16 @@ class ControlStore:
         client: str | None = None,
         outcome: str = "ok",
     ) -> None:
+        entry = {"actor": actor, "action": action, "target": target, "client": client}
         with self.write() as c:
             c.execute(
                 audit_log.insert().values(
                     tenant_id=tenant_id,
                     at=now(),
-                    actor=actor,
-                    action=action,
-                    target=target,
-                    client=client,
                     outcome=outcome,
+                    # A failed sign-in records the username as typed, of any length: clipped
+                    # to its column, which PostgreSQL enforces (SQLite would keep it whole).
+                    **{name: _clip(audit_log.c[name], value) for name, value in entry.items()},
                 )
             )
 
@@ -493,6 +512,37 @@ class ControlStore:
                 )
             )
         return bool(done.rowcount)
+
+
+def connect(url: str) -> Engine:
+    """An engine for the control database at ``url``: SQLite or PostgreSQL through psycopg 3.
+
+    A bare ``postgresql://`` (or ``postgres://``) URL means psycopg 3, the driver flowcdr
+    installs, rather than SQLAlchemy's default psycopg2. Other databases are refused by name.
+    """
+    try:
+        parsed = make_url(url)
+    except sa.exc.ArgumentError:
+        raise StoreError("database_url: not a database URL (e.g. postgresql://host/db)") from None
+    if parsed.drivername in ("postgresql", "postgres"):
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    if parsed.drivername not in SUPPORTED_DRIVERS:
+        raise StoreError(
+            f"database_url: {parsed.drivername!r} is not supported; use one of"
+            f" {', '.join(sorted(SUPPORTED_DRIVERS))}"
+        )
+    if parsed.drivername == "sqlite":
+        engine = sa.create_engine(parsed)
+        _create_private(engine.url.database)
+        sa.event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+    # A server can drop idle connections (restart, failover): test each before use.
+    return sa.create_engine(parsed, pool_pre_ping=True)
+
+
+def _clip(column: sa.Column[Any], value: str | None) -> str | None:
+    length = getattr(column.type, "length", None)
+    return value[:length] if value is not None and length else value
 
 
 def _create_private(path: str | None) -> None:

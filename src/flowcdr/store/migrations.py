@@ -73,6 +73,19 @@ def current_version(connection: sa.Connection) -> int:
     return int(connection.execute(sa.select(_version.c.version)).scalar_one())
 
 
+# Key of the PostgreSQL advisory lock that migrations hold: any constant, the same in every process.
+_MIGRATION_LOCK = 0x666C6F77  # "flow"
+
+
+def _serialize(connection: sa.Connection) -> None:
+    """Let one process at a time migrate: gateways starting together on one PostgreSQL database
+    would otherwise both see version N and both create N+1's tables. The lock ends with the
+    transaction, so the second reads the version after the first committed. (DDL is
+    transactional in PostgreSQL; SQLite is one process's file.)"""
+    if connection.dialect.name == "postgresql":
+        connection.execute(sa.select(sa.func.pg_advisory_xact_lock(_MIGRATION_LOCK)))
+
+
 def upgrade(engine: sa.Engine, target: int = LATEST) -> list[int]:
     """Apply every migration above the database's version up to ``target``; return them."""
     applied = []
@@ -80,6 +93,7 @@ def upgrade(engine: sa.Engine, target: int = LATEST) -> list[int]:
         if version > target:
             break
         with engine.begin() as connection:
+            _serialize(connection)
             found = current_version(connection)
             if version <= found:
                 continue

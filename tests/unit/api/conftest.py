@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
 from flowcdr.api.app import create_app
@@ -30,6 +31,21 @@ class Gateway:
 
     def bearer(self, username: str) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.sign_in(username)}"}
+
+    def stored(self) -> bytes:
+        """All that the control database keeps, for tests that no secret is there: SQLite's
+        files (with the WAL), or every row of every table of the PostgreSQL database."""
+        if self.settings.database_url is None:
+            files = sorted(self.settings.data_dir.glob("control.db*"))
+            assert self.settings.data_dir / "control.db" in files
+            return b"".join(path.read_bytes() for path in files)
+        engine = self.client.app.state.services.store.engine  # type: ignore[attr-defined]
+        tables = sa.MetaData()
+        tables.reflect(engine)
+        with engine.connect() as c:
+            rows = [repr(tuple(row)) for t in tables.sorted_tables for row in c.execute(t.select())]
+        assert rows, "an empty database proves nothing"
+        return "\n".join(rows).encode()
 
     def subscription_token(self, username: str = "alice", expiry: int = 60) -> str:
         response = self.client.post(
@@ -58,10 +74,12 @@ def seed(settings: Settings, password_hash: str) -> None:
 
 
 @pytest.fixture
-def settings(tmp_path: Path) -> Settings:
+def settings(tmp_path: Path, database_url: str | None) -> Settings:
+    """Every API test runs on both control databases (SQLite, PostgreSQL): see tests/conftest.py."""
     # Test flows date from 2018: a long retention keeps the start-up pass from racing the tests.
     return Settings(
         data_dir=tmp_path / "data",
+        database_url=database_url,
         login_failures=3,
         login_window_seconds=60,
         retention_days=3650,

@@ -124,9 +124,7 @@ def test_subscription_token_is_jwt_shaped_and_only_its_hash_is_stored(gateway: G
     assert decoded["exp"] - decoded["iat"] == 500000 * 60
     expires_at = dt.datetime.fromisoformat(body["expiresAt"].replace("Z", "+00:00"))
     assert abs(expires_at.timestamp() - decoded["exp"]) < 1
-    database = (gateway.settings.data_dir / "control.db").read_bytes()
-    wal = gateway.settings.data_dir / "control.db-wal"
-    stored = database + (wal.read_bytes() if wal.exists() else b"")
+    stored = gateway.stored()
     assert token.encode() not in stored
     assert token.split(".")[2].encode() not in stored
 

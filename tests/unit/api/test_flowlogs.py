@@ -64,8 +64,7 @@ def test_create_view_list_and_masking(gateway: Gateway) -> None:
 
 def test_secrets_are_encrypted_at_rest(gateway: Gateway) -> None:
     create(gateway)
-    data_dir = gateway.settings.data_dir
-    stored = b"".join(p.read_bytes() for p in data_dir.glob("control.db*"))
+    stored = gateway.stored()
     assert KEY.encode() not in stored
     assert b"AccountKey" not in stored
     store = gateway.client.app.state.services.store  # type: ignore[attr-defined]

@@ -1,5 +1,6 @@
-"""``flowcdr users`` as an operator runs it."""
+"""``flowcdr users`` as an operator runs it, on each control database."""
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -9,10 +10,16 @@ from flowcdr.config import Settings
 from flowcdr.store.control import ControlStore
 
 
-def flowcdr(data_dir: Path, *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
+def run(
+    data_dir: Path, *args: str, stdin: str = "", url: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FLOWCDR_")}
+    if url is not None:
+        env["FLOWCDR_DATABASE_URL"] = url
     return subprocess.run(
         [sys.executable, "-m", "flowcdr", *args, "--data-dir", str(data_dir)],
         input=stdin,
+        env=env,
         capture_output=True,
         text=True,
         check=False,
@@ -20,25 +27,26 @@ def flowcdr(data_dir: Path, *args: str, stdin: str = "") -> subprocess.Completed
     )
 
 
-def test_add_list_disable(tmp_path: Path) -> None:
-    added = flowcdr(tmp_path, "users", "add", "alice", "--tenant", "contoso", "--role", "admin",
+def test_add_list_disable(tmp_path: Path, database_url: str | None) -> None:
+    def flowcdr(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
+        return run(tmp_path, *args, stdin=stdin, url=database_url)
+
+    added = flowcdr("users", "add", "alice", "--tenant", "contoso", "--role", "admin",
                     "--password-stdin", stdin="a long enough password\n")  # fmt: skip
     assert added.returncode == 0, added.stderr
-    assert flowcdr(tmp_path, "users", "list").stdout.splitlines() == [
-        "contoso\talice\tadmin\tactive"
-    ]
-    again = flowcdr(tmp_path, "users", "add", "alice", "--tenant", "contoso",
+    assert flowcdr("users", "list").stdout.splitlines() == ["contoso\talice\tadmin\tactive"]
+    again = flowcdr("users", "add", "alice", "--tenant", "contoso",
                     "--password-stdin", stdin="a long enough password\n")  # fmt: skip
     assert again.returncode == 1
     assert "already exists" in again.stderr
-    short = flowcdr(tmp_path, "users", "add", "bob", "--tenant", "contoso",
+    short = flowcdr("users", "add", "bob", "--tenant", "contoso",
                     "--password-stdin", stdin="short\n")  # fmt: skip
     assert (short.returncode, "at least 12" in short.stderr) == (1, True)
-    assert flowcdr(tmp_path, "users", "disable", "alice").returncode == 0
-    assert flowcdr(tmp_path, "users", "list").stdout.strip().endswith("disabled")
-    missing = flowcdr(tmp_path, "users", "disable", "nobody")
+    assert flowcdr("users", "disable", "alice").returncode == 0
+    assert flowcdr("users", "list").stdout.strip().endswith("disabled")
+    missing = flowcdr("users", "disable", "nobody")
     assert (missing.returncode, "no user" in missing.stderr) == (1, True)
-    store = ControlStore.open(Settings(data_dir=tmp_path))
+    store = ControlStore.open(Settings(data_dir=tmp_path, database_url=database_url))
     user = store.user("alice")
     store.close()
     assert user is not None
