@@ -62,6 +62,13 @@ class Settings(BaseSettings):
     ingest_max_bytes: int = Field(
         default=256 << 20, ge=1024, description="Largest ingest body once decompressed."
     )
+    request_read_seconds: float = Field(
+        default=120.0,
+        gt=0,
+        le=3600,
+        description="Longest a client may take to send one request, head and body (408 above): "
+        "a slow sender cannot hold a connection.",
+    )
     ingest_merge_seconds: float = Field(
         default=1.0,
         gt=0,

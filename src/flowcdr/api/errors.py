@@ -12,6 +12,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 
 log = logging.getLogger("flowcdr.api")
 
@@ -86,6 +87,12 @@ def install(app: FastAPI) -> None:
     async def http_error(_: Request, error: StarletteHTTPException) -> JSONResponse:
         code = _CODES.get(error.status_code, "error")
         return error_response(error.status_code, code, str(error.detail), None, error.headers)
+
+    @app.exception_handler(ClientDisconnect)
+    async def gone(request: Request, _: ClientDisconnect) -> JSONResponse:
+        # The client left mid-body (or was cut off by the read deadline): nobody reads this.
+        log.info("client left before sending all of %s %s", request.method, request.url.path)
+        return error_response(400, "bad_request", "the request body was cut short")
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, error: Exception) -> JSONResponse:

@@ -4,6 +4,7 @@ import click
 import uvicorn
 
 from flowcdr.api.app import create_app
+from flowcdr.api.protocol import with_read_deadline
 from flowcdr.cli.options import with_settings
 from flowcdr.config import Settings
 from flowcdr.errors import FlowcdrError
@@ -19,4 +20,11 @@ def serve(host: str, port: int, settings: Settings) -> None:
         app = create_app(settings)
     except FlowcdrError as error:  # e.g. a control database that cannot be reached
         raise click.ClickException(str(error)) from None
-    uvicorn.run(app, host=host, port=port, log_level="info", server_header=False)
+    uvicorn.run(
+        app,
+        host=host,
+        port=port,
+        log_level="info",
+        server_header=False,
+        http=with_read_deadline(settings.request_read_seconds),
+    )
