@@ -22,6 +22,7 @@ from flowcdr.api.routes import (
     health,
     ingest,
     insights,
+    rule_settings,
     scripts,
     tokens,
 )
@@ -67,7 +68,8 @@ def create_app(settings: Settings) -> FastAPI:
     app = FastAPI(title="flowcdr gateway", version="0.1.0", lifespan=lifespan)
     app.state.services = services
     errors.install(app)
-    routers = (health, auth, tokens, flowlogs, audit, ingest, flows, insights, findings)
+    routers = (health, auth, tokens, flowlogs, audit, ingest, flows, insights, findings,
+               rule_settings)  # fmt: skip
     for router in (module.router for module in (*routers, scripts, connectors)):
         app.include_router(router)
     app.include_router(portal.router)

@@ -12,6 +12,7 @@ from flowcdr.detect.intel_folder import IntelFolder
 from flowcdr.detect.ledger import FindingLedger
 from flowcdr.detect.rule import Rule
 from flowcdr.detect.settings import DetectSettings
+from flowcdr.detect.tenant_rules import TenantRules
 from flowcdr.store import keys
 from flowcdr.store.control import ControlStore
 from flowcdr.store.flows import DuckFlowStore
@@ -28,6 +29,7 @@ class Services:
     ledger: FindingLedger
     detector: ContinuousDetector
     intel: IntelFolder
+    tenant_rules: TenantRules
 
     @classmethod
     def start(cls, settings: Settings) -> "Services":
@@ -36,14 +38,13 @@ class Services:
             settings.data_dir / "jwt.key", settings.jwt_key, keys.new_jwt_key()
         )
         rules = load_rules(flowcdr.detections)
-        # Every tenant runs the catalogue's defaults until per-tenant settings are kept.
         defaults = DetectSettings()
-        enabled = defaults.enabled(rules)
+        tenant_rules = TenantRules(store, rules)
         ledger = FindingLedger(store)
         detector = ContinuousDetector(
             rules,
             ledger,
-            lambda _tenant: enabled,
+            tenant_rules.enabled,
             min_rerun_seconds=settings.detect_interval_seconds,
         )
         flows = DuckFlowStore.open(
@@ -61,6 +62,7 @@ class Services:
             ledger,
             detector,
             IntelFolder(settings.intel_folder, defaults.intel_max_age),
+            tenant_rules,
         )
 
     def stop(self) -> None:

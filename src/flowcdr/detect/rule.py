@@ -176,4 +176,6 @@ def _coerce(rule: str, name: str, default: TunableValue, value: object) -> Tunab
         raise ValueError(f"{where}: expected a number, got {value!r}")
     if isinstance(default, int) and not isinstance(value, int):
         raise ValueError(f"{where}: expected an integer, got {value!r}")
+    if value < 0:  # counts, bytes, seconds and scores: a negative one is always a typo
+        raise ValueError(f"{where}: expected 0 or more, got {value!r}")
     return type(default)(value)

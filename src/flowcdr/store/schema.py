@@ -224,3 +224,16 @@ inventory_changes = sa.Table(
     sa.Column("after", sa.Text),  # JSON
     sa.Index("inventory_changes_by_tenant", "tenant_id", "id"),
 )
+
+# A tenant's choices for one detection: on or off, and the tunables it overrides (JSON object of
+# name to value; the catalogue's defaults hold for every other tunable and every rule not here).
+rule_settings = sa.Table(
+    "rule_settings",
+    metadata,
+    sa.Column("tenant_id", sa.String(36), sa.ForeignKey("tenants.id"), primary_key=True),
+    sa.Column("rule_id", sa.String(64), primary_key=True),
+    sa.Column("enabled", sa.Boolean, nullable=False),
+    sa.Column("tunables", sa.Text, nullable=False),  # JSON object
+    sa.Column("updated_by", sa.String(128), nullable=False),
+    sa.Column("updated_at", sa.String(32), nullable=False),
+)

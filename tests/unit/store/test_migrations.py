@@ -40,7 +40,7 @@ def test_from_every_earlier_version_keeping_the_data(tmp_path: Path) -> None:
                 schema.tenants.insert().values(id="t1", name="contoso", created_at="2026-01-01")
             )
         applied = migrations.upgrade(engine)
-        assert applied == list(range(start + 1, migrations.LATEST + 1))
+        assert applied == [v for v, _, _ in migrations.MIGRATIONS if v > start]
         with engine.connect() as c:
             assert c.execute(sa.select(schema.tenants.c.name)).scalar_one() == "contoso"
             assert migrations.current_version(c) == migrations.LATEST

@@ -1,8 +1,10 @@
 """Settings: suppressions (list, add, delete), the detection catalogue, threat-intel lists.
 
-Suppressions go through the findings API's route functions. Detections and their tunables are
-shown as they run: every tenant runs the catalogue's defaults until per-tenant detection
-settings are kept, so the page shows them read-only rather than offer switches that do nothing.
+Suppressions and rule settings go through the API's route functions, so the portal checks and
+audits exactly as the API does. Each detection shows the tenant's switch and tunable values;
+admins change them in a form per rule (lists as comma-separated values). Only values that
+differ from the catalogue's default are kept as overrides, so a default tuned in a later release
+still reaches a rule whose form was saved unchanged.
 """
 
 import datetime as dt
@@ -16,7 +18,8 @@ from pydantic import ValidationError
 from flowcdr.api.deps import ServicesDep
 from flowcdr.api.errors import ApiError
 from flowcdr.api.routes import findings as findings_api
-from flowcdr.detect.settings import DetectSettings
+from flowcdr.api.routes import rule_settings as rule_settings_api
+from flowcdr.detect.rule import Rule, TunableValue
 from flowcdr.web.errors import PortalRoute
 from flowcdr.web.render import page
 from flowcdr.web.session import PortalAdmin, PortalViewer, checked_form
@@ -31,13 +34,20 @@ async def _page(
     *,
     error: str | None = None,
     values: dict[str, str] | None = None,
+    draft: tuple[str, dict[str, str]] | None = None,
 ) -> Response:
+    """``draft`` is a rule's form as posted, shown again beside its error."""
     suppressions = await findings_api.list_suppressions(viewer.user, found)
-    enabled = DetectSettings().enabled(found.rules)
+    choices = await run_in_threadpool(found.tenant_rules.choices, viewer.user.tenant_id)
     rules = sorted(found.rules.values(), key=lambda r: (r.meta.tactics[:1], r.id))
+    shown = {rule.id: rule_settings_api.settings_out(rule, choices[rule.id]) for rule in rules}
+    texts = {rule_id: {name: _text(t.value) for name, t in out.tunables.items()}
+             for rule_id, out in shown.items()}  # fmt: skip
+    if draft is not None:
+        texts[draft[0]] = draft[1]
     intel = await run_in_threadpool(found.intel.current)
     return page(request, "settings.html", viewer, status=422 if error else 200, nav="settings",
-                suppressions=suppressions, rules=rules, enabled=enabled, error=error,
+                suppressions=suppressions, rules=rules, shown=shown, texts=texts, error=error,
                 values=values or {}, intel=intel, intel_dir=found.settings.intel_folder,
                 now=dt.datetime.now(dt.UTC))  # fmt: skip
 
@@ -82,3 +92,56 @@ async def delete_suppression(
     await checked_form(request, viewer)
     await findings_api.delete_suppression(suppression_id, viewer.user, found, request)
     return RedirectResponse("/portal/settings", status_code=303)
+
+
+@router.post("/rules/{rule_id}")
+async def save_rule(
+    rule_id: str, request: Request, viewer: PortalAdmin, found: ServicesDep
+) -> Response:
+    """One rule's form: its switch and every tunable as text, saved through the API."""
+    form = await checked_form(request, viewer)
+    rule = found.rules.get(rule_id)
+    if rule is None:
+        return await _page(request, viewer, found, error=f"no rule {rule_id!r}")
+    texts = {name: str(form.get(f"t_{name}", "")).strip() for name in rule.tunables}
+    try:
+        overrides = _overrides(rule, texts)
+        given = rule_settings_api.RuleSettingsIn(
+            enabled=form.get("enabled") == "on", tunables=overrides
+        )
+        await rule_settings_api.put_rule_settings(rule_id, given, viewer.user, found, request)
+    except (ApiError, ValueError) as error:
+        message = error.message if isinstance(error, ApiError) else str(error)
+        return await _page(request, viewer, found, error=message, draft=(rule_id, texts))
+    return RedirectResponse(f"/portal/settings#rule-{rule_id}", status_code=303)
+
+
+def _overrides(rule: Rule, texts: dict[str, str]) -> dict[str, object]:
+    """The form's values that differ from the rule's defaults, typed like them."""
+    out: dict[str, object] = {}
+    for name, text in texts.items():
+        default = rule.tunables[name].default
+        value = _parse(rule.id, name, default, text)
+        if value != default:
+            out[name] = list(value) if isinstance(value, tuple) else value
+    return out
+
+
+def _parse(rule_id: str, name: str, default: TunableValue, text: str) -> TunableValue:
+    where = f"rule {rule_id!r} tunable {name!r}"
+    try:
+        if isinstance(default, tuple):
+            items = [item.strip() for item in text.split(",") if item.strip()]
+            if default and isinstance(default[0], str):
+                return tuple(items)
+            return tuple(int(item) for item in items)
+        if isinstance(default, int):
+            return int(text)
+        return float(text)
+    except ValueError:
+        kind = "a comma-separated list of integers" if isinstance(default, tuple) else "a number"
+        raise ValueError(f"{where}: expected {kind}, got {text!r}") from None
+
+
+def _text(value: object) -> str:
+    return ", ".join(map(str, value)) if isinstance(value, list) else str(value)
