@@ -22,7 +22,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from flowcdr.detect.finding import STATUSES, Finding, FindingStatus, Hit, dedup_key, iso
-from flowcdr.detect.rule import SEVERITIES, Rule
+from flowcdr.detect.rule import SEVERITIES, Rule, RuleMeta
 from flowcdr.detect.settings import Suppression
 from flowcdr.errors import FlowcdrError
 from flowcdr.store.control import ControlStore
@@ -63,6 +63,15 @@ class StoredSuppression:
     rule: Suppression
     created_by: str
     created_at: str
+
+
+@dataclass(frozen=True)
+class Reconciled:
+    """What a state check's reconciliation did: findings opened, extended and resolved."""
+
+    opened: int
+    extended: int
+    resolved: int
 
 
 class FindingLedger:
@@ -120,7 +129,7 @@ class FindingLedger:
                     finding_id = self._owner(c, tenant_id, rule, key, hit)
                     if finding_id is None:
                         finding_id = self._open(
-                            c, tenant_id, rule, key, hit, active=active, now=now
+                            c, tenant_id, rule.meta, key, hit, active=active, now=now
                         )
                     c.execute(
                         finding_hits.insert().values(
@@ -137,6 +146,89 @@ class FindingLedger:
             for finding_id in touched:
                 _refresh(c, finding_id, stamp)
         return touched
+
+    def reconcile(
+        self,
+        tenant_id: str,
+        check: RuleMeta,
+        *,
+        subscription_id: str,
+        hits: Iterable[Hit],
+        now: dt.datetime,
+        resolve: bool = True,
+    ) -> Reconciled:
+        """A state check (the posture audit of one subscription) found ``hits``: one per issue
+        present now, ``key`` naming the issue. An issue with an active finding of the same
+        dedup key extends it: ``last_seen`` moves to now and severity, counts and evidence
+        become the current ones (a state is as bad as it is now, not as it once was). A new
+        issue opens a finding, suppressed at once when a suppression covers it. An open or
+        acknowledged finding of ``check`` in the subscription whose issue is gone is resolved
+        by ``audit``; a suppressed one stays suppressed (someone decided so, and the issue
+        coming back extends it). ``resolve=False`` (a partial view) resolves nothing. State
+        checks keep no per-window hits: their findings are never re-evaluated by ``record``."""
+        seen: dict[str, Hit] = {}
+        for hit in hits:
+            if hit.subscription_id != subscription_id:
+                raise LedgerError(
+                    f"{check.id}: a hit of subscription {hit.subscription_id!r} in the "
+                    f"reconciliation of {subscription_id!r}"
+                )
+            seen[dedup_key(check.id, hit.key)] = hit
+        opened = extended = resolved = 0
+        stamp = iso(now)
+        with self._control.write() as c:
+            active = {
+                row.dedup_key: row
+                for row in c.execute(
+                    sa.select(findings.c.id, findings.c.dedup_key, findings.c.status,
+                              findings.c.windows)
+                    .where(
+                        findings.c.tenant_id == tenant_id,
+                        findings.c.rule_id == check.id,
+                        findings.c.subscription_id == subscription_id,
+                        findings.c.status.in_(_ACTIVE),
+                    )
+                    .order_by(findings.c.created_at)
+                )
+            }  # fmt: skip
+            covering = self._suppressions(c, tenant_id)
+            for key, hit in seen.items():
+                row = active.get(key)
+                if row is None:
+                    self._open(c, tenant_id, check, key, hit, active=covering, now=now)
+                    opened += 1
+                    continue
+                c.execute(
+                    findings.update()
+                    .where(findings.c.id == row.id)
+                    .values(
+                        severity=hit.severity,
+                        last_seen=iso(hit.last_seen),
+                        flow_count=hit.flow_count,
+                        bytes=hit.bytes,
+                        evidence=json.dumps(hit.evidence),
+                        windows=row.windows + 1,
+                        last_bucket_end=iso(hit.bucket_end),
+                        updated_at=stamp,
+                    )
+                )
+                extended += 1
+            for key, row in active.items():
+                if not resolve or key in seen or row.status == "suppressed":
+                    continue
+                c.execute(
+                    findings.update()
+                    .where(findings.c.id == row.id)
+                    .values(
+                        status="resolved",
+                        status_by="audit",
+                        status_at=stamp,
+                        note=f"no longer present at the audit of {stamp}",
+                        updated_at=stamp,
+                    )
+                )
+                resolved += 1
+        return Reconciled(opened, extended, resolved)
 
     def _owner(
         self, c: sa.Connection, tenant_id: str, rule: Rule, key: str, hit: Hit
@@ -161,7 +253,7 @@ class FindingLedger:
         self,
         c: sa.Connection,
         tenant_id: str,
-        rule: Rule,
+        rule: RuleMeta,
         key: str,
         hit: Hit,
         *,
@@ -176,10 +268,10 @@ class FindingLedger:
                 tenant_id=tenant_id,
                 rule_id=rule.id,
                 dedup_key=key,
-                title=rule.meta.title,
+                title=rule.title,
                 severity=hit.severity,
-                tactics=json.dumps(list(rule.meta.tactics)),
-                techniques=json.dumps(list(rule.meta.techniques)),
+                tactics=json.dumps(list(rule.tactics)),
+                techniques=json.dumps(list(rule.techniques)),
                 src_ip=hit.src_ip,
                 dst_ip=hit.dst_ip,
                 dst_port=hit.dst_port,
@@ -373,14 +465,14 @@ def _hit_json(hit: Hit) -> str:
     )
 
 
-def _finding_of(tenant_id: str, rule: Rule, key: str, hit: Hit) -> Finding:
+def _finding_of(tenant_id: str, rule: RuleMeta, key: str, hit: Hit) -> Finding:
     return Finding(
         id=str(uuid.uuid4()),
         rule_id=rule.id,
-        title=rule.meta.title,
+        title=rule.title,
         severity=hit.severity,
-        tactics=rule.meta.tactics,
-        techniques=rule.meta.techniques,
+        tactics=rule.tactics,
+        techniques=rule.techniques,
         src_ip=hit.src_ip,
         dst_ip=hit.dst_ip,
         dst_port=hit.dst_port,

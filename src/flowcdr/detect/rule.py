@@ -45,7 +45,8 @@ HIT_COLUMNS = (
 _TACTIC = re.compile(r"^TA\d{4}$")
 _TECHNIQUE = re.compile(r"^T\d{4}(\.\d{3})?$")
 _MITIGATION = re.compile(r"^M\d{4}$")
-_RULE_ID = re.compile(r"^[a-z][a-z0-9_]*$")
+_RULE_ID = re.compile(r"^(posture\.)?[a-z][a-z0-9_]*$")
+"""A detection's id, or a posture check's (``posture.`` + id: the prefix is the finding's kind)."""
 
 TACTICS = {
     "TA0043": "reconnaissance",

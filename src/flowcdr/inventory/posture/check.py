@@ -1,0 +1,135 @@
+"""What a posture check is: detection-rule metadata plus a pure function from a snapshot to issues.
+
+A check reads an ``Audited`` (the snapshot, the time, the flow evidence when there is some) and
+yields ``Issue`` values. The audit turns each issue into a hit of kind "posture" for the
+finding ledger, keyed by the resource and the NSG rule, so the same issue found again by the
+next audit extends its finding and an issue that is gone resolves it.
+"""
+
+import datetime as dt
+import functools
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from flowcdr.detect.rule import SEVERITIES, RuleMeta, Severity
+from flowcdr.inventory.model import (
+    NetworkInterface,
+    NetworkSecurityGroup,
+    Snapshot,
+    Subnet,
+    VirtualNetwork,
+    rid,
+)
+from flowcdr.inventory.posture.evidence import NsgScope, NsgTraffic, RuleTraffic, rule_key
+
+PREFIX = "posture."
+
+
+@dataclass(frozen=True)
+class AuditSettings:
+    unused_days: int = 30
+    """A rule no flow matched for this long, while its NSG's flows were logged, is unused."""
+    recent_hours: int = 24
+    """The window whose accepted internet sources confirm an exposure."""
+
+    def __post_init__(self) -> None:
+        if self.unused_days < 1 or self.recent_hours < 1:
+            raise ValueError("audit windows must be at least 1 day and 1 hour")
+
+
+@dataclass(frozen=True)
+class Issue:
+    """One posture problem: the resource at fault, the rule when it is about one, what is wrong
+    (naming both), the exact change that fixes it, and what the flows said."""
+
+    resource_id: str
+    rule: str | None
+    summary: str
+    fix: str
+    severity: Severity
+    flow_evidence: str | None = None
+    flow_count: int = 0
+    port: int | None = None
+    details: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def key(self) -> tuple[str, str]:
+        """What makes two audits' issues the same one: the resource and the rule."""
+        return (rid(self.resource_id), (self.rule or "").lower())
+
+
+@dataclass
+class Audited:
+    """A snapshot being audited, with lookups by resource id and the flow evidence."""
+
+    snapshot: Snapshot
+    now: dt.datetime
+    traffic: Mapping[str, NsgTraffic] | None = None
+    """Flows per NSG from the evidence; None when the audit ran without flow evidence."""
+    settings: AuditSettings = field(default_factory=AuditSettings)
+
+    @functools.cached_property
+    def nsgs(self) -> dict[str, NetworkSecurityGroup]:
+        return {rid(nsg.id): nsg for nsg in self.snapshot.security_groups}
+
+    @functools.cached_property
+    def subnets(self) -> dict[str, Subnet]:
+        return {rid(subnet.id): subnet for subnet in self.snapshot.subnets}
+
+    @functools.cached_property
+    def vnets(self) -> dict[str, VirtualNetwork]:
+        return {rid(vnet.id): vnet for vnet in self.snapshot.virtual_networks}
+
+    @functools.cached_property
+    def nics(self) -> dict[str, NetworkInterface]:
+        return {rid(nic.id): nic for nic in self.snapshot.network_interfaces}
+
+    def nsgs_of(self, nic: NetworkInterface) -> set[str]:
+        """The NSGs filtering a NIC's traffic: its own and its subnets' (by ``rid``)."""
+        found = {rid(nic.nsg_id)} if nic.nsg_id else set()
+        for subnet_id in nic.subnet_ids:
+            subnet = self.subnets.get(rid(subnet_id))
+            if subnet is not None and subnet.nsg_id:
+                found.add(rid(subnet.nsg_id))
+        return found
+
+    def scopes(self) -> list[NsgScope]:
+        """Every NSG with the MACs it filters: what the flow evidence is asked about."""
+        macs: dict[str, set[str]] = {key: set() for key in self.nsgs}
+        for nic in self.snapshot.network_interfaces:
+            for nsg in self.nsgs_of(nic):
+                if nic.mac:
+                    macs.setdefault(nsg, set()).add(nic.mac)
+        ids = {key: nsg.id for key, nsg in self.nsgs.items()}
+        return [NsgScope(ids.get(key, key), tuple(sorted(found))) for key, found in macs.items()]
+
+    def rule_traffic(self, nsg_id: str, rule: str) -> tuple[NsgTraffic | None, RuleTraffic | None]:
+        """The NSG's logged traffic and the rule's share of it (None when there is none)."""
+        nsg = (self.traffic or {}).get(rid(nsg_id))
+        return nsg, None if nsg is None else nsg.rules.get(rule_key(rule))
+
+
+@dataclass(frozen=True)
+class Check:
+    """A posture check: metadata as a detection rule has (``description`` says why it matters,
+    ``runbook`` how to fix it) and the function finding its issues."""
+
+    meta: RuleMeta
+    find: Callable[[Audited], Iterable[Issue]]
+
+    def __post_init__(self) -> None:
+        if not self.meta.id.startswith(PREFIX):
+            raise ValueError(f"posture check {self.meta.id!r} must be named {PREFIX}<name>")
+
+    @property
+    def id(self) -> str:
+        return self.meta.id
+
+
+def stronger(severity: Severity) -> Severity:
+    return SEVERITIES[min(SEVERITIES.index(severity) + 1, len(SEVERITIES) - 1)]
+
+
+def weaker(severity: Severity) -> Severity:
+    return SEVERITIES[max(SEVERITIES.index(severity) - 1, 0)]
