@@ -10,6 +10,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Mapping
 
 from flowcdr.detect.rule import Rule, TunableValue
+from flowcdr.store.clickhouse_schema import ADDRESSES, address_text
 
 RESERVED = ("tenant_id", "window_start", "window_end")
 """Parameters the runner binds itself; no tunable may take these names."""
@@ -62,7 +63,9 @@ class Sql(ABC):
         """The group's values of ``expr`` as an array, in ascending ``order``."""
 
     @abstractmethod
-    def any_value(self, expr: str) -> str: ...
+    def any_value(self, expr: str) -> str:
+        """One of the group's values for context (the least: the same on both engines and in
+        every run, where an arbitrary one differed between DuckDB and ClickHouse)."""
 
     @abstractmethod
     def approx_distinct(self, expr: str) -> str:
@@ -126,7 +129,7 @@ class DuckSql(Sql):
         return f"list({expr} ORDER BY {order})"
 
     def any_value(self, expr: str) -> str:
-        return f"any_value({expr})"
+        return f"min({expr})"
 
     def quantile(self, expr: str, q: float) -> str:
         return f"quantile_cont({expr}, {float(q)})"
@@ -162,6 +165,19 @@ class DuckSql(Sql):
         return values | dict(extra)
 
 
+# ClickHouse keeps addresses as IPv6; rules compare, group and report them as text.
+_CLICK_COLUMNS = "* REPLACE ({})".format(
+    ", ".join(f"{address_text(name)} AS {name}" for name in ADDRESSES)
+)
+
+
+def _click_bucket(window_seconds: int) -> str:
+    """The epoch-aligned window start of ``time``, a DateTime64 like ``time`` (the interval
+    function alone answers a DateTime, which the microsecond functions refuse)."""
+    interval = f"INTERVAL {int(window_seconds)} SECOND"
+    return f"toDateTime64(toStartOfInterval(time, {interval}), 6, 'UTC')"
+
+
 class ClickSql(Sql):
     """ClickHouse spelling: typed ``{name:Type}`` placeholders, the -If combinators."""
 
@@ -193,7 +209,7 @@ class ClickSql(Sql):
         return f"arrayMap(p -> p.2, arraySort(groupArray(({order}, {expr}))))"
 
     def any_value(self, expr: str) -> str:
-        return f"any({expr})"
+        return f"min({expr})"
 
     def quantile(self, expr: str, q: float) -> str:
         return f"quantileExactInclusive({float(q)})({expr})"
@@ -203,7 +219,8 @@ class ClickSql(Sql):
 
     def window_relation(self, window_seconds: int) -> str:
         return f"""f AS (
-    SELECT *, toStartOfInterval(time, INTERVAL {int(window_seconds)} SECOND) AS bucket
+    SELECT {_CLICK_COLUMNS},
+        {_click_bucket(window_seconds)} AS bucket
     FROM flows
     WHERE tenant_id = {{tenant_id:String}}
       AND time >= {{window_start:DateTime64(6, 'UTC')}}
@@ -211,7 +228,8 @@ class ClickSql(Sql):
 
     def history(self, lookback_seconds: int, window_seconds: int) -> str:
         return f"""(
-    SELECT *, toStartOfInterval(time, INTERVAL {int(window_seconds)} SECOND) AS bucket
+    SELECT {_CLICK_COLUMNS},
+        {_click_bucket(window_seconds)} AS bucket
     FROM flows
     WHERE tenant_id = {{tenant_id:String}}
       AND time >= {{window_start:DateTime64(6, 'UTC')}} - INTERVAL {int(lookback_seconds)} SECOND
@@ -224,7 +242,11 @@ class ClickSql(Sql):
         return "(SELECT min(time) FROM flows WHERE tenant_id = {tenant_id:String})"
 
     def bind(self, extra: Mapping[str, object]) -> dict[str, object]:
-        return {**self._bound(), **extra}
+        values = {
+            name: list(value) if isinstance(value, tuple) else value
+            for name, value in self._bound().items()
+        }
+        return values | dict(extra)
 
 
 def render(rule: Rule, dialect: type[Sql], values: Mapping[str, TunableValue]) -> tuple[str, Sql]:

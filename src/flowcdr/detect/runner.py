@@ -10,6 +10,7 @@ late flow the findings equal the offline ones.
 """
 
 import datetime as dt
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -17,15 +18,19 @@ from typing import Any
 
 import duckdb
 
-from flowcdr.detect.dialect import DuckSql, render
+from flowcdr.detect.dialect import ClickSql, DuckSql, render
 from flowcdr.detect.finding import FindingBook, Hit, iso
 from flowcdr.detect.rule import HIT_COLUMNS, SEVERITIES, Rule, TunableValue
+from flowcdr.store.clickhouse import Connection
+
+Flows = duckdb.DuckDBPyConnection | Connection
+"""Where rules read ``flows``: DuckDB, or the ClickHouse flow store's connection."""
 
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 
 
 def rule_hits(
-    db: duckdb.DuckDBPyConnection,
+    db: Flows,
     rule: Rule,
     values: Mapping[str, TunableValue],
     *,
@@ -34,13 +39,22 @@ def rule_hits(
     end: dt.datetime,
 ) -> list[Hit]:
     """The rule's hits in the windows of ``[start, end)`` (both on window boundaries)."""
-    sql, builder = render(rule, DuckSql, values)
-    params = builder.bind({"tenant_id": tenant_id, "window_start": start, "window_end": end})
-    cursor = db.execute(sql, params)
-    names = [column[0] for column in cursor.description or ()]
-    rows = [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+    bounds = {"tenant_id": tenant_id, "window_start": start, "window_end": end}
+    if isinstance(db, Connection):
+        sql, builder = render(rule, ClickSql, values)
+        table = db.query(sql, builder.bind(bounds))
+        # ClickHouse names a column of ``t.*`` that a join repeats ``t.name``; DuckDB ``name``.
+        rows = table.rename_columns([n.rsplit(".", 1)[-1] for n in table.column_names]).to_pylist()
+    else:
+        sql, builder = render(rule, DuckSql, values)
+        cursor = db.execute(sql, builder.bind(bounds))
+        names = [column[0] for column in cursor.description or ()]
+        rows = [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
     if rule.refine is not None:
         rows = rule.refine(rows, values)
+    # Engines return rows in any order, and the first hit of a key is the finding's first
+    # evidence: an order of the values themselves makes findings the same on every engine.
+    rows.sort(key=lambda row: json.dumps(row, sort_keys=True, default=str))
     window = dt.timedelta(seconds=rule.window_seconds)
     return [_hit(rule, row, window) for row in rows]
 
@@ -86,19 +100,24 @@ def floor_to(moment: dt.datetime, seconds: int) -> dt.datetime:
     return EPOCH + offset * dt.timedelta(seconds=seconds)
 
 
-def time_span(
-    db: duckdb.DuckDBPyConnection, tenant_id: str
-) -> tuple[dt.datetime, dt.datetime] | None:
-    row = db.execute(
-        "SELECT min(time), max(time) FROM flows WHERE tenant_id = ?", [tenant_id]
-    ).fetchone()
+def time_span(db: Flows, tenant_id: str) -> tuple[dt.datetime, dt.datetime] | None:
+    if isinstance(db, Connection):
+        found = db.rows(
+            "SELECT min(time), max(time), count() FROM flows WHERE tenant_id = {t:String}",
+            {"t": tenant_id},
+        )
+        row = found[0] if found and found[0][2] else None
+    else:
+        row = db.execute(
+            "SELECT min(time), max(time) FROM flows WHERE tenant_id = ?", [tenant_id]
+        ).fetchone()
     if row is None or row[0] is None:
         return None
     return row[0], row[1]
 
 
 def detect_offline(
-    db: duckdb.DuckDBPyConnection,
+    db: Flows,
     rules: Mapping[str, Rule],
     enabled: Mapping[str, Mapping[str, TunableValue]],
     tenant_id: str,
@@ -142,7 +161,7 @@ class StreamRunner:
         for rule_id in self.enabled:
             self._final[rule_id] = floor_to(self.start, self.rules[rule_id].window_seconds)
 
-    def run_window(self, db: duckdb.DuckDBPyConnection, window_end: dt.datetime) -> list[Hit]:
+    def run_window(self, db: Flows, window_end: dt.datetime) -> list[Hit]:
         """Evaluate what the watermark ``window_end`` closed; returns the hits of the windows
         evaluated now (the book holds the merged findings)."""
         found: list[Hit] = []

@@ -44,6 +44,14 @@ def _rendered(params: Params | None) -> dict[str, str]:
     return rendered
 
 
+SESSION_SETTINGS = {
+    # The SQL semantics DuckDB has and the shared rule text relies on: a CAST of NULL stays
+    # NULL, a name means the column even where an alias of it exists, an outer join's missing
+    # side is NULL rather than a default.
+    "cast_keep_nullable": 1,
+    "prefer_column_name_to_alias": 1,
+    "join_use_nulls": 1,
+}
 INSERT_SETTINGS = {"deduplicate_blocks_in_dependent_materialized_views": 1}
 """A dropped duplicate insert drops its materialized views' blocks too (the rollups would
 otherwise count a replayed batch twice)."""
@@ -89,6 +97,8 @@ class ChdbConnection(Connection):
 
         self._lock = threading.Lock()
         self._session = session.Session(str(path) if path else ":memory:")
+        for name, value in SESSION_SETTINGS.items():
+            self.command(f"SET {name} = {int(value)}")
 
     def use(self, database: str) -> None:
         self.command(f"USE `{database}`")
@@ -134,6 +144,7 @@ class ServerConnection(Connection):
                 username=user,
                 password=password,
                 autogenerate_session_id=False,
+                settings=SESSION_SETTINGS,
             )
         except Exception as error:  # the driver's own errors name the URL, never the password
             raise FlowcdrError(f"cannot connect to ClickHouse at {url}: {error}") from None

@@ -62,8 +62,9 @@ class Layout:
 
 
 def address_text(column: str) -> str:
-    """SQL: an IPv6 column as ``formats``' text, IPv4-mapped addresses as dotted IPv4."""
-    return f"replaceRegexpOne(IPv6NumToString({column}), '^::ffff:([0-9.]+)$', '\\\\1')"
+    """SQL: an IPv6 column as ``formats``' text, IPv4-mapped addresses as dotted IPv4 (the only
+    text ClickHouse writes with dots)."""
+    return f"replaceRegexpOne(IPv6NumToString({column}), '^::ffff:([0-9]+[.][0-9.]+)', '\\\\1')"
 
 
 def column_type(field: pa.Field) -> str:
