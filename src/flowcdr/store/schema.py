@@ -82,6 +82,17 @@ audit_log = sa.Table(
     sa.Index("audit_by_tenant", "tenant_id", "id"),
 )
 
+# Leases (flowcdr.store.lease): work that one gateway at a time does, such as detection passes
+# over a flow store that several gateways share. A row per lease, taken over once it expires.
+leases = sa.Table(
+    "leases",
+    metadata,
+    sa.Column("name", sa.String(200), primary_key=True),
+    sa.Column("holder", sa.String(200), nullable=False),
+    sa.Column("acquired_at", sa.String(32), nullable=False),  # when this holder took it
+    sa.Column("expires_at", sa.String(32), nullable=False),
+)
+
 # Findings of the detection engine (design.md section 6), with their lifecycle. A finding is the
 # sum of its hits: one row per rule window that fired, keyed so that a window evaluated again
 # (late flows) replaces its hit instead of adding one. ``first_bucket``/``last_bucket_end``
