@@ -11,6 +11,9 @@ listing of NSGs gives but the inventory does not keep. So a VNet flow is counted
 on its NIC and on the NIC's subnet. When both have a rule of the same name the flow counts for
 both, which can only hide an unused rule, never invent one.
 
+A flow that both an NSG flow log and a VNet flow log record (both on, as during a migration)
+counts once: per rule, the larger of the two logs' counts.
+
 Rule names: flow records write ``UserRule_<name>`` and ``DefaultRule_<name>``; ARM writes
 ``<name>``. Names are compared without that prefix and case-insensitively.
 
@@ -81,26 +84,35 @@ class FlowEvidence(Protocol):
 
 
 _QUERY = """
-WITH matched AS (
-    SELECT s.nsg, f.rule, f.time, f.src_ip, f.direction, f.decision, f.src_scope
+WITH matched AS MATERIALIZED (
+    SELECT s.nsg, f.log_type, f.rule, f.time, f.src_ip, f.direction, f.decision, f.src_scope
     FROM flows f JOIN posture_nsgs s ON lower(f.resource_id) = s.nsg
     WHERE f.tenant_id = $tenant AND f.time >= $since AND f.time < $until AND f.log_type = 'nsg'
     UNION ALL
-    SELECT s.nsg, f.rule, f.time, f.src_ip, f.direction, f.decision, f.src_scope
+    SELECT s.nsg, f.log_type, f.rule, f.time, f.src_ip, f.direction, f.decision, f.src_scope
     FROM flows f JOIN posture_macs s ON f.mac = s.mac
     WHERE f.tenant_id = $tenant AND f.time >= $since AND f.time < $until AND f.log_type = 'vnet'
+),
+named AS (
+    SELECT *, regexp_replace(lower(coalesce(rule, '')), '^(userrule_|defaultrule_)', '') AS key
+    FROM matched
+),
+per_log AS (
+    SELECT nsg, key, log_type, count(*) AS flows,
+           count(*) FILTER (WHERE time >= $recent) AS recent_flows,
+           min(time) AS first_seen, max(time) AS last_seen
+    FROM named GROUP BY ALL
+),
+sources AS (
+    SELECT nsg, key, count(DISTINCT src_ip) FILTER (
+               WHERE time >= $recent AND direction = 'inbound' AND decision = 'allow'
+                 AND src_scope = 'public') AS internet_sources
+    FROM named GROUP BY ALL
 )
-SELECT nsg,
-       regexp_replace(lower(coalesce(rule, '')), '^(userrule_|defaultrule_)', '') AS rule,
-       count(*) AS flows,
-       count(*) FILTER (WHERE time >= $recent) AS recent_flows,
-       count(DISTINCT src_ip) FILTER (
-           WHERE time >= $recent AND direction = 'inbound' AND decision = 'allow'
-             AND src_scope = 'public') AS internet_sources,
-       min(time) AS first_seen,
-       max(time) AS last_seen
-FROM matched
-GROUP BY ALL
+SELECT p.nsg, p.key, max(p.flows), max(p.recent_flows), any_value(s.internet_sources),
+       min(p.first_seen), max(p.last_seen)
+FROM per_log p JOIN sources s ON p.nsg = s.nsg AND p.key = s.key
+GROUP BY p.nsg, p.key
 """
 
 
