@@ -184,3 +184,19 @@ class Snapshot:
     storage_accounts: tuple[StorageAccount, ...] = ()
     flow_logs: tuple[FlowLog, ...] = ()
     errors: tuple[str, ...] = field(default=())  # what could not be listed, and why
+    # The fields above (``virtual_machines``, ``flow_logs``...) whose listing failed, so are
+    # empty or partial here: the store keeps what it knew of them instead of calling them removed.
+    failed_kinds: tuple[str, ...] = ()
+
+
+# The Snapshot fields that hold resources, in the order a sync lists them.
+KINDS = (
+    "virtual_machines",
+    "network_interfaces",
+    "public_ips",
+    "virtual_networks",
+    "subnets",
+    "security_groups",
+    "storage_accounts",
+    "flow_logs",
+)
