@@ -4,18 +4,33 @@ The store tells the detector about every merged batch; a pass evaluates what tho
 touched. At start, flows admitted in the last ``RESUME_SECONDS`` are marked touched again, so
 a restart (or a crash between a merge and the next pass) does not leave recent flows unseen;
 re-evaluating a window only replaces its hits, so this never duplicates a finding.
+
+Passes run under a lease in the control database (``flowcdr.store.lease``), named after the
+flow store they read. Gateways sharing one flow store (a ClickHouse server) and one control
+database (PostgreSQL) then take turns: one holds the lease and detects, the others wait, and
+take over within a lease's length when the holder stops or dies. A gateway's embedded DuckDB
+store is its own (one process opens it), so each such gateway holds its own lease and detects
+over its own flows.
 """
 
 import asyncio
+import contextlib
 import datetime as dt
 import logging
+import socket
 
 from fastapi.concurrency import run_in_threadpool
 
 from flowcdr.api.services import Services
 from flowcdr.detect.continuous import Pass
+from flowcdr.store.flows import DuckFlowStore
+from flowcdr.store.lease import Lease, holder_name
 
 RESUME_SECONDS = 3600
+# A lease lasts four passes (a minute at least): a holder renews it every pass, and while a
+# long pass runs; a gateway that died is replaced within this long.
+LEASE_PASSES = 4
+MIN_LEASE_SECONDS = 60.0
 log = logging.getLogger("flowcdr.detect")
 
 
@@ -43,15 +58,56 @@ def detect_once(services: Services) -> Pass:
         reader.close()
 
 
-async def keep_detecting(services: Services) -> None:
-    await run_in_threadpool(resume, services)
+def lease_name(services: Services) -> str:
+    """The detection lease of the flow store this gateway reads (see the module's docstring)."""
+    if isinstance(services.flows, DuckFlowStore):
+        return f"detection:{socket.gethostname()}:{services.settings.data_dir.resolve()}"
+    return "detection"
+
+
+def detection_lease(services: Services) -> Lease:
+    seconds = max(MIN_LEASE_SECONDS, LEASE_PASSES * services.settings.detect_interval_seconds)
+    return Lease(services.store, lease_name(services), holder_name(), seconds)
+
+
+async def detect_holding(services: Services, lease: Lease) -> Pass | None:
+    """One pass if this gateway holds (or takes) the lease, renewing it while the pass runs;
+    None when another gateway holds it."""
+    if not await run_in_threadpool(lease.acquire):
+        return None
+    renewing = asyncio.create_task(_keep_renewed(lease))
+    try:
+        return await run_in_threadpool(detect_once, services)
+    finally:
+        renewing.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await renewing
+
+
+async def _keep_renewed(lease: Lease) -> None:
     while True:
-        await asyncio.sleep(services.settings.detect_interval_seconds)
-        done = await run_in_threadpool(detect_once, services)
-        if done.evaluations or done.failures:
-            log.info(
-                "detection: %d rule runs, %d findings changed, %d failed",
-                done.evaluations,
-                done.findings,
-                done.failures,
-            )
+        await asyncio.sleep(lease.seconds / 3)
+        if not await run_in_threadpool(lease.acquire):
+            log.warning("detection: lease %r lost during a pass (now %s)", lease.name,
+                        await run_in_threadpool(lease.current))  # fmt: skip
+
+
+async def keep_detecting(services: Services) -> None:
+    lease = detection_lease(services)
+    log.info("detection: as %s under lease %r", lease.holder, lease.name)
+    await run_in_threadpool(resume, services)
+    try:
+        while True:
+            await asyncio.sleep(services.settings.detect_interval_seconds)
+            done = await detect_holding(services, lease)
+            if done is not None and (done.evaluations or done.failures):
+                log.info(
+                    "detection: %d rule runs, %d findings changed, %d failed",
+                    done.evaluations,
+                    done.findings,
+                    done.failures,
+                )
+    finally:
+        # A clean stop hands the lease over at once rather than after it expires.
+        with contextlib.suppress(Exception):
+            await asyncio.shield(run_in_threadpool(lease.release))

@@ -1,0 +1,117 @@
+"""Two gateways on one control database (in one process here; tests/integration runs two
+processes on PostgreSQL): what one does, the other sees, and detection runs under a lease."""
+
+import asyncio
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from flowcdr.api.app import create_app
+from flowcdr.api.detection import detect_holding, lease_name
+from flowcdr.api.services import Services
+from flowcdr.config import Settings
+from flowcdr.store.lease import Lease
+
+from .conftest import Gateway, seed
+from .test_findings import RULE, scan_detected
+from .test_flowlogs import connection
+
+JWT_KEY = "k" * 40
+ENCRYPTION_KEY = "Vx2bJ0lQpG0wH3o6b3m4z1V7h9Fh1e0YQ3Y8bU3cJ5s="  # a Fernet key: 32 bytes, base64
+
+
+@pytest.fixture
+def pair(tmp_path: Path, database_url: str | None, password_hash: str) -> Iterator[list[Gateway]]:
+    """Gateways a and b: own data dirs (own flow stores), one control database, shared keys."""
+    url = database_url or f"sqlite:///{tmp_path / 'control.db'}"
+    settings = [
+        Settings(
+            data_dir=tmp_path / name,
+            database_url=url,
+            jwt_key=JWT_KEY,
+            encryption_key=ENCRYPTION_KEY,
+            retention_days=3650,
+        )
+        for name in ("a", "b")
+    ]
+    seed(settings[0], password_hash)
+    with TestClient(create_app(settings[0])) as a, TestClient(create_app(settings[1])) as b:
+        yield [Gateway(a, settings[0]), Gateway(b, settings[1])]
+
+
+def services(gateway: Gateway) -> Services:
+    found: Services = gateway.client.app.state.services  # type: ignore[attr-defined]
+    return found
+
+
+def test_what_one_gateway_does_the_other_sees(pair: list[Gateway]) -> None:
+    a, b = pair
+    token = a.sign_in("alice")  # signed by a, accepted by b
+    at_b = {"Authorization": f"Bearer {token}"}
+    config = {
+        "deploymentName": "azure-shared",
+        "subscriptionId": "0b1f6471-1bf0-4dda-aec3-cb9272f09590",
+        "buckets": [
+            {
+                "storageAccount": "flowlogseast01",
+                "region": "eastus",
+                "connectionString": connection("flowlogseast01"),
+            }
+        ],
+    }
+    created = b.client.post("/cdr/v1/azure/flowlogs", json=config, headers=at_b)
+    assert created.status_code == 201, created.text
+    listed = a.client.get("/cdr/v1/azure/flowlogs", headers=a.bearer("amy")).json()
+    assert [c["id"] for c in listed] == [created.json()["id"]]  # b encrypted, a decrypted
+    again = a.client.post("/cdr/v1/azure/flowlogs", json=config, headers=at_b)
+    assert again.status_code == 409  # the name is unique across gateways
+
+    subscription = a.subscription_token("alice")
+    revoked_id = b.client.get("/cdr/v1/subscription-tokens", headers=at_b).json()[0]["id"]
+    scan_detected(a)  # a's flows, a's detection pass
+    found = b.client.get("/cdr/v1/findings", params={"rule": RULE.id}, headers=at_b).json()
+    (item,) = found["items"]
+    triaged = b.client.patch(
+        f"/cdr/v1/findings/{item['id']}", json={"status": "acknowledged"}, headers=at_b
+    )
+    assert triaged.status_code == 200, triaged.text
+    seen = a.client.get(f"/cdr/v1/findings/{item['id']}", headers=a.bearer("amy")).json()
+    assert (seen["status"], seen["status_by"]) == ("acknowledged", "alice")
+
+    revoke = a.client.delete(f"/cdr/v1/subscription-tokens/{revoked_id}", headers=at_b)
+    assert revoke.status_code == 204, revoke.text
+    refused = b.client.post(
+        "/cdr/v1/ingest",
+        content=b"",
+        headers={"Authorization": f"Bearer {subscription}", "Idempotency-Key": "k1"},
+    )
+    assert refused.status_code == 401  # revoked at a, refused at b
+
+    audit = b.client.get("/cdr/v1/audit", headers=at_b).json()
+    actions = [entry["action"] for entry in audit]
+    assert "flowlog_config.create" in actions
+    assert "finding.acknowledged" in actions
+    assert "subscription_token.issue" in actions
+
+
+def test_gateways_sharing_a_flow_store_take_turns_to_detect(pair: list[Gateway]) -> None:
+    """Under one lease name (as gateways on one ClickHouse server have), a pass runs in one
+    gateway only; the other's turn comes when the holder hands the lease over."""
+    a, b = (services(g) for g in pair)
+    lease_a = Lease(a.store, "detection", "gateway-a", 60)
+    lease_b = Lease(b.store, "detection", "gateway-b", 60)
+    assert asyncio.run(detect_holding(a, lease_a)) is not None
+    assert asyncio.run(detect_holding(b, lease_b)) is None
+    assert asyncio.run(detect_holding(a, lease_a)) is not None  # the holder goes on
+    lease_a.release()  # a stopping
+    assert asyncio.run(detect_holding(b, lease_b)) is not None
+    assert asyncio.run(detect_holding(a, lease_a)) is None
+
+
+def test_embedded_flow_stores_have_a_lease_each(pair: list[Gateway]) -> None:
+    """Each gateway's DuckDB store is its own: each detects over its own flows."""
+    a, b = (services(g) for g in pair)
+    assert lease_name(a) != lease_name(b)
+    assert lease_name(a).startswith("detection:")
