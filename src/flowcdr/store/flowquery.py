@@ -30,6 +30,7 @@ import pyarrow as pa
 from flowcdr.errors import FlowcdrError
 from flowcdr.formats.schema import CLOSED_VALUES, DECISIONS, DIRECTIONS, STORED_SCHEMA
 from flowcdr.store import rollups
+from flowcdr.store.clickhouse import Connection
 
 PAGE_MAX = 1000
 TOP_MAX = 100
@@ -301,7 +302,7 @@ class Page:
 
 
 def flows(
-    reader: duckdb.DuckDBPyConnection,
+    reader: duckdb.DuckDBPyConnection | Connection,
     tenant_id: str,
     flow_filter: FlowFilter,
     *,
@@ -317,6 +318,10 @@ def flows(
     repeats or skips a row, and newer flows arriving meanwhile do not shift it (as they
     would an offset). DuckDB's rowid is not used: it is not stable once retention deletes.
     """
+    if isinstance(reader, Connection):  # the ClickHouse flow store
+        from flowcdr.store import clickhouse_query
+
+        return clickhouse_query.flows(reader, tenant_id, flow_filter, cursor=cursor, limit=limit)
     if not 1 <= limit <= PAGE_MAX:
         raise FilterError("limit", f"limit must be between 1 and {PAGE_MAX}")
     where, params = _where(tenant_id, flow_filter)
@@ -369,7 +374,7 @@ def _decode(cursor: str) -> tuple[tuple[Any, ...], int]:
 
 
 def export(
-    reader: duckdb.DuckDBPyConnection,
+    reader: duckdb.DuckDBPyConnection | Connection,
     tenant_id: str,
     flow_filter: FlowFilter,
     shape: Literal["columns", "lines"],
@@ -382,6 +387,10 @@ def export(
     ``line``, each value a JSON object and a newline, so NDJSON is the batches' bytes end to
     end and no row ever becomes a Python object.
     """
+    if isinstance(reader, Connection):
+        from flowcdr.store import clickhouse_query
+
+        return clickhouse_query.export(reader, tenant_id, flow_filter, shape, batch_rows=batch_rows)
     where, params = _where(tenant_id, flow_filter)
     sql = _select(_SHOWN if shape == "columns" else _JSON_LINE, where, f"ORDER BY {_ORDER}")
     return reader.sql(sql, params=params).to_arrow_reader(batch_rows)
@@ -415,11 +424,15 @@ class Point:
 
 
 def timeseries(
-    reader: duckdb.DuckDBPyConnection, tenant_id: str, flow_filter: FlowFilter
+    reader: duckdb.DuckDBPyConnection | Connection, tenant_id: str, flow_filter: FlowFilter
 ) -> tuple[dt.timedelta, list[Point]]:
     """Flows, bytes, allowed and denied flows per step, for every step from the one holding
     ``start`` to the one holding the end, empty ones as zeros (a chart needs no gaps). Steps
     are aligned on the Unix epoch, in UTC whatever the connection's time zone."""
+    if isinstance(reader, Connection):
+        from flowcdr.store import clickhouse_query
+
+        return clickhouse_query.timeseries(reader, tenant_id, flow_filter)
     step = bucket_for(flow_filter.start, flow_filter.end)
     size = step // _MICROSECOND
     hours = _whole_hours(flow_filter) if size % rollups.HOUR_US == 0 else None
@@ -549,7 +562,7 @@ class Top:
 
 
 def top(
-    reader: duckdb.DuckDBPyConnection,
+    reader: duckdb.DuckDBPyConnection | Connection,
     tenant_id: str,
     flow_filter: FlowFilter,
     dimension: Dimension,
@@ -558,6 +571,10 @@ def top(
     limit: int = 10,
 ) -> list[Top]:
     """The first ``limit`` values of a dimension by flows or by bytes (ties by value)."""
+    if isinstance(reader, Connection):
+        from flowcdr.store import clickhouse_query
+
+        return clickhouse_query.top(reader, tenant_id, flow_filter, dimension, by=by, limit=limit)
     _check_top_limit(limit)
     group = _GROUPS[dimension]
     order = "flows DESC, bytes DESC" if by == "flows" else "bytes DESC, flows DESC"
@@ -604,13 +621,21 @@ class ResourceTraffic:
 
 
 def resources(
-    reader: duckdb.DuckDBPyConnection, tenant_id: str, flow_filter: FlowFilter, *, limit: int = 10
+    reader: duckdb.DuckDBPyConnection | Connection,
+    tenant_id: str,
+    flow_filter: FlowFilter,
+    *,
+    limit: int = 10,
 ) -> list[ResourceTraffic]:
     """The resources that moved the most bytes (in and out together), ties by flows and id.
 
     DuckDB sums per resource and direction (a choice per row between two columns costs more
     than a group), and the two directions of each resource are put together here: there are
     two rows per resource at most."""
+    if isinstance(reader, Connection):
+        from flowcdr.store import clickhouse_query
+
+        return clickhouse_query.resources(reader, tenant_id, flow_filter, limit=limit)
     _check_top_limit(limit)
     where, params = _where(tenant_id, flow_filter)
     sql = _select(

@@ -3,6 +3,7 @@ and every insights and flows query. The flows are a simulated estate with every 
 scenario, enriched with threat intel, loaded once into each engine for the module."""
 
 import datetime as dt
+import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -12,17 +13,18 @@ import pytest
 
 import flowcdr.detections
 from flowcdr.detect.catalogue import load_rules
-from flowcdr.detect.dataset import open_dataset, with_intel
+from flowcdr.detect.dataset import with_intel
 from flowcdr.detect.intel import Intel, build_list
 from flowcdr.detect.rule import Rule
 from flowcdr.detect.runner import detect_offline
 from flowcdr.enrich import enrich, stamp
 from flowcdr.formats import parse_blob
 from flowcdr.simulate import SCENARIOS, LogFormat, MemorySink, Plan, Simulation
+from flowcdr.store import flowquery as fq
 from flowcdr.store.clickhouse import Connection
 from flowcdr.store.clickhouse_flows import ClickFlowStore
 from flowcdr.store.clickhouse_schema import Layout
-from flowcdr.store.flows import Batch
+from flowcdr.store.flows import Batch, DuckFlowStore
 
 pytestmark = pytest.mark.integration
 
@@ -52,19 +54,29 @@ def simulated() -> pa.Table:
 
 
 @pytest.fixture(scope="module")
-def engines() -> Iterator[tuple[duckdb.DuckDBPyConnection, Connection]]:
+def engines(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[tuple[duckdb.DuckDBPyConnection, Connection]]:
+    """Both flow stores as the gateway runs them, fed the same two batches (so rollup rows
+    of one bucket come from two inserts)."""
     table = simulated()
-    duck = open_dataset()
-    duck.register("loaded", table)
-    duck.execute("INSERT INTO flows SELECT * FROM loaded")
+    half = table.num_rows // 2
+    batches = [
+        Batch(TENANT, "first", table.slice(0, half), {}, "test"),
+        Batch(TENANT, "second", table.slice(half), {}, "test"),
+    ]
+    duck = DuckFlowStore.open(tmp_path_factory.mktemp("parity") / "flows.duckdb")
     layout = Layout(database="parity", flows_days=9000, minute_days=9000, hour_days=9000)
-    store = ClickFlowStore.open(layout)
-    half = table.num_rows // 2  # two batches: rollup rows of one bucket from two inserts
-    store.admit(Batch(TENANT, "first", table.slice(0, half), {}, "test"))
-    store.admit(Batch(TENANT, "second", table.slice(half), {}, "test"))
-    yield duck, store.reader()
+    click = ClickFlowStore.open(layout)
+    for batch in batches:
+        duck.admit(batch)
+        click.admit(batch)
+    duck.flush()
+    reader = duck.reader()
+    yield reader, click.reader()
+    reader.close()
     duck.close()
-    store.close()
+    click.close()
 
 
 def findings(db: duckdb.DuckDBPyConnection | Connection, rule: Rule) -> list[dict[str, Any]]:
@@ -99,3 +111,72 @@ def test_the_data_fires_most_rules(engines: tuple[duckdb.DuckDBPyConnection, Con
     duck, _ = engines
     firing = [rule.id for rule in RULES.values() if findings(duck, rule)]
     assert len(firing) >= len(RULES) * 2 // 3, firing
+
+
+# --- the query API ---------------------------------------------------------------------------
+
+MINUTE, HOUR = dt.timedelta(minutes=1), dt.timedelta(hours=1)
+RANGES = {
+    "whole hours": (START, START + HOURS * HOUR),
+    "ragged ends": (START + 7 * MINUTE + dt.timedelta(seconds=13), START + 161 * MINUTE),
+    "within an hour": (START + 70 * MINUTE, START + 115 * MINUTE),
+    "a week": (START - 5 * 24 * HOUR, START + 2 * 24 * HOUR),
+}
+NARROWED: dict[str, dict[str, Any]] = {
+    "nothing": {},
+    "https": {"dst_port": 443, "protocol": 6},
+    "denied inbound": {"direction": "inbound", "decision": "deny"},
+    "private sources": {"src": fq.parse_network("10.0.0.0/16", "src")},
+    "one address": {"dst": fq.parse_network("10.1.0.7", "dst")},
+    "ipv6 anywhere": {"src": fq.parse_network("::/0", "src")},
+    "an ipv6 network": {"src": fq.parse_network("2768::/16", "src")},
+    "one ipv6 address": {"src": fq.parse_network("283c:9211:bf06:40a2:40f7:d04:c735:5153", "src")},
+    "a country": {"src_country": "de", "flow_type": "external_public"},
+}
+FILTERS = [
+    pytest.param(fq.FlowFilter(start, end, **narrowed), id=f"{span}, {name}")
+    for span, (start, end) in RANGES.items()
+    for name, narrowed in NARROWED.items()
+    if name == "nothing" or span == "ragged ends"
+]
+
+
+@pytest.mark.parametrize("flow_filter", FILTERS)
+def test_insights_are_the_same_on_both_engines(
+    engines: tuple[duckdb.DuckDBPyConnection, Connection], flow_filter: fq.FlowFilter
+) -> None:
+    duck, click = engines
+    assert fq.timeseries(click, TENANT, flow_filter) == fq.timeseries(duck, TENANT, flow_filter)
+    for dimension in fq.Dimension:
+        for by in ("flows", "bytes"):
+            expected = fq.top(duck, TENANT, flow_filter, dimension, by=by, limit=25)
+            assert fq.top(click, TENANT, flow_filter, dimension, by=by, limit=25) == expected
+    expected_resources = fq.resources(duck, TENANT, flow_filter, limit=25)
+    assert fq.resources(click, TENANT, flow_filter, limit=25) == expected_resources
+
+
+@pytest.mark.parametrize("flow_filter", FILTERS)
+def test_pages_and_cursors_are_the_same_on_both_engines(
+    engines: tuple[duckdb.DuckDBPyConnection, Connection], flow_filter: fq.FlowFilter
+) -> None:
+    duck, click = engines
+    cursor: str | None = None
+    for _ in range(3):
+        expected = fq.flows(duck, TENANT, flow_filter, cursor=cursor, limit=150)
+        assert fq.flows(click, TENANT, flow_filter, cursor=cursor, limit=150) == expected
+        cursor = expected.next
+        if cursor is None:
+            break
+
+
+def test_exports_are_the_same_on_both_engines(
+    engines: tuple[duckdb.DuckDBPyConnection, Connection],
+) -> None:
+    duck, click = engines
+    flow_filter = fq.FlowFilter(START + 30 * MINUTE, START + 40 * MINUTE, direction="inbound")
+    columns = [fq.export(db, TENANT, flow_filter, "columns").read_all() for db in engines]
+    assert columns[1].to_pylist() == columns[0].to_pylist()
+    assert columns[0].num_rows > 100
+    lines = [fq.export(db, TENANT, flow_filter, "lines").read_all() for db in (duck, click)]
+    parsed = [[json.loads(line) for line in table.column("line").to_pylist()] for table in lines]
+    assert parsed[1] == parsed[0]
