@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from pydantic import SecretStr
 
 from flowcdr.api.app import create_app
 from flowcdr.api.detection import detect_holding, lease_name
@@ -30,8 +31,8 @@ def pair(tmp_path: Path, database_url: str | None, password_hash: str) -> Iterat
         Settings(
             data_dir=tmp_path / name,
             database_url=url,
-            jwt_key=JWT_KEY,
-            encryption_key=ENCRYPTION_KEY,
+            jwt_key=SecretStr(JWT_KEY),
+            encryption_key=SecretStr(ENCRYPTION_KEY),
             retention_days=3650,
         )
         for name in ("a", "b")
