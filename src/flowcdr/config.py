@@ -91,6 +91,28 @@ class Settings(BaseSettings):
         description="The gateway's address as collectors reach it: apigw_url in the Terraform "
         "download (default: the address the download request came to).",
     )
+    inventory_sync_seconds: int = Field(
+        default=3600,
+        ge=0,
+        le=7 * 24 * 3600,
+        description="How often the Azure inventory of every connector with a client secret is "
+        "synced (0: only on demand).",
+    )
+    azure_arm_url: str = Field(
+        default="https://management.azure.com",
+        pattern=r"^https://[^/?#]+/?$",
+        description="Azure Resource Manager endpoint the inventory reads (another for a "
+        "sovereign cloud).",
+    )
+    azure_authority: str = Field(
+        default="https://login.microsoftonline.com",
+        pattern=r"^https://[^/?#]+/?$",
+        description="Azure AD endpoint the inventory signs in at with a connector's secret.",
+    )
+    azure_ca_bundle: Path | None = Field(
+        default=None,
+        description="CA bundle trusted for the Resource Manager endpoint (default: the system's).",
+    )
     config_file: Path | None = Field(
         default=None, description="TOML file read for settings not given in the environment."
     )

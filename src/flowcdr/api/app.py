@@ -12,6 +12,7 @@ from fastapi.concurrency import run_in_threadpool
 
 from flowcdr.api import errors
 from flowcdr.api.detection import keep_detecting
+from flowcdr.api.inventory import keep_syncing_inventory
 from flowcdr.api.routes import (
     audit,
     auth,
@@ -22,6 +23,7 @@ from flowcdr.api.routes import (
     health,
     ingest,
     insights,
+    inventory,
     rule_settings,
     scripts,
     tokens,
@@ -56,6 +58,7 @@ def create_app(settings: Settings) -> FastAPI:
         tasks = [
             asyncio.create_task(keep_retention(services)),
             asyncio.create_task(keep_detecting(services)),
+            asyncio.create_task(keep_syncing_inventory(services)),
         ]
         yield
         for task in tasks:
@@ -70,7 +73,7 @@ def create_app(settings: Settings) -> FastAPI:
     errors.install(app)
     routers = (health, auth, tokens, flowlogs, audit, ingest, flows, insights, findings,
                rule_settings)  # fmt: skip
-    for router in (module.router for module in (*routers, scripts, connectors)):
+    for router in (module.router for module in (*routers, scripts, connectors, inventory)):
         app.include_router(router)
     app.include_router(portal.router)
     return app

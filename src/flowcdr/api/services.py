@@ -1,5 +1,6 @@
 """What the routes need, built once per app from the settings."""
 
+import datetime as dt
 from dataclasses import dataclass
 
 import flowcdr.detections
@@ -13,9 +14,23 @@ from flowcdr.detect.ledger import FindingLedger
 from flowcdr.detect.rule import Rule
 from flowcdr.detect.settings import DetectSettings
 from flowcdr.detect.tenant_rules import TenantRules
+from flowcdr.inventory.arm import ArmSettings
+from flowcdr.inventory.model import Snapshot
+from flowcdr.inventory.posture import DuckFlowEvidence, FlowEvidence, audit
+from flowcdr.inventory.store import InventoryStore
+from flowcdr.inventory.sync import InventorySync, PostSyncHook, client_secret_credential
 from flowcdr.store import keys
 from flowcdr.store.control import ControlStore
 from flowcdr.store.flows import DuckFlowStore
+
+
+def posture_audit(evidence: FlowEvidence, ledger: FindingLedger) -> PostSyncHook:
+    """After every inventory sync, the posture audit of the subscription, weighed by its flows."""
+
+    def hook(tenant_id: str, snapshot: Snapshot) -> None:
+        audit(tenant_id, snapshot, evidence, ledger, dt.datetime.now(dt.UTC))
+
+    return hook
 
 
 @dataclass(frozen=True)
@@ -30,6 +45,8 @@ class Services:
     detector: ContinuousDetector
     intel: IntelFolder
     tenant_rules: TenantRules
+    inventory: InventoryStore
+    inventory_sync: InventorySync
 
     @classmethod
     def start(cls, settings: Settings) -> "Services":
@@ -52,6 +69,15 @@ class Services:
             merge_seconds=settings.ingest_merge_seconds,
             on_merge=detector.touched,
         )
+        inventory = InventoryStore(store)
+        arm = ArmSettings(
+            settings.azure_arm_url.rstrip("/"),
+            str(settings.azure_ca_bundle) if settings.azure_ca_bundle else True,
+        )
+        syncer = InventorySync(
+            store, inventory, arm, client_secret_credential(settings.azure_authority)
+        )
+        syncer.hooks.append(posture_audit(DuckFlowEvidence(flows.reader), ledger))
         return cls(
             settings,
             store,
@@ -63,6 +89,8 @@ class Services:
             detector,
             IntelFolder(settings.intel_folder, defaults.intel_max_age),
             tenant_rules,
+            inventory=inventory,
+            inventory_sync=syncer,
         )
 
     def stop(self) -> None:

@@ -122,6 +122,7 @@ def test_analysts_cannot_change_anything_admin_only(gateway: Gateway, username: 
         ("POST", "/cdr/v1/suppressions"),
         ("DELETE", "/cdr/v1/suppressions/{suppression_id}"),
         ("PATCH", "/cdr/v1/findings/{finding_id}"),
+        ("POST", "/cdr/v1/inventory/sync"),
     ]
     known = set(api_routes(gateway))
     assert set(admin_only) <= known

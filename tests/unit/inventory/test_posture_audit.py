@@ -216,3 +216,21 @@ def test_one_issue_per_resource_and_rule(control: ControlStore, ledger: FindingL
     snapshot: Snapshot = with_rules(estate(), NSG_WEB, RDP)
     twice = dataclasses.replace(snapshot, security_groups=snapshot.security_groups * 2)
     assert audit(me, twice, None, ledger, NOW).opened == 1
+
+
+def test_a_failed_kind_keeps_only_the_findings_of_checks_reading_it(
+    control: ControlStore, ledger: FindingLedger
+) -> None:
+    me = tenant(control, "a")
+    forever = dataclasses.replace(estate().flow_logs[0], retention_days=0)
+    audit(me, with_rules(estate(flow_logs=(forever,)), NSG_WEB, RDP), None, ledger, NOW)
+    assert {t.finding.rule_id for t in posture(ledger, me)} == {
+        "posture.internet_management_port",
+        "posture.flow_log_kept_forever",
+    }
+    # Both gone from this snapshot, but its flow logs could not be listed.
+    failed = estate(flow_logs=(), errors=("flow_logs: 403",), failed_kinds=("flow_logs",))
+    assert audit(me, failed, None, ledger, NOW + HOUR).resolved == 1
+    statuses = {t.finding.rule_id: t.finding.status for t in posture(ledger, me)}
+    assert statuses["posture.internet_management_port"] == "resolved"
+    assert statuses["posture.flow_log_kept_forever"] == "open"

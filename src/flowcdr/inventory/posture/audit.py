@@ -3,8 +3,9 @@
 Each check's issues become hits of its ``posture.`` rule: keyed by the resource and the NSG
 rule, at the time of the audit. ``FindingLedger.reconcile`` then extends the finding of an
 issue found again, opens one for a new issue, and resolves the open findings of the
-subscription whose issue is gone. A snapshot that could not list everything (``errors``)
-resolves nothing: an NSG missing from a partial listing is not a fixed NSG.
+subscription whose issue is gone. A check resolves nothing when the snapshot failed to list a
+kind of resource it reads (``Check.complete_in``): an NSG missing from a partial listing is not
+a fixed NSG.
 """
 
 import datetime as dt
@@ -132,7 +133,7 @@ def audit(
             subscription_id=snapshot.subscription_id,
             hits=hits,
             now=now,
-            resolve=not snapshot.errors,
+            resolve=check.complete_in(snapshot),
         )
         opened, extended, resolved = (
             opened + done.opened,

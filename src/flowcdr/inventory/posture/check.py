@@ -14,6 +14,7 @@ from typing import Any
 
 from flowcdr.detect.rule import SEVERITIES, RuleMeta, Severity
 from flowcdr.inventory.model import (
+    KINDS,
     NetworkInterface,
     NetworkSecurityGroup,
     Snapshot,
@@ -117,10 +118,23 @@ class Check:
 
     meta: RuleMeta
     find: Callable[[Audited], Iterable[Issue]]
+    reads: tuple[str, ...]
+    """The snapshot fields (``model.KINDS``) whose absence could make an issue look fixed."""
 
     def __post_init__(self) -> None:
         if not self.meta.id.startswith(PREFIX):
             raise ValueError(f"posture check {self.meta.id!r} must be named {PREFIX}<name>")
+        unknown = set(self.reads) - set(KINDS)
+        if unknown or not self.reads:
+            raise ValueError(f"posture check {self.meta.id!r} reads unknown kinds {unknown}")
+
+    def complete_in(self, snapshot: Snapshot) -> bool:
+        """Whether the snapshot listed everything this check reads, so that an issue missing
+        from it is fixed. Errors without ``failed_kinds`` (a reader that does not say which
+        kinds failed) make every check incomplete."""
+        if snapshot.errors and not snapshot.failed_kinds:
+            return False
+        return not set(self.reads) & set(snapshot.failed_kinds)
 
     @property
     def id(self) -> str:

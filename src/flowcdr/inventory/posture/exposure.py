@@ -189,6 +189,7 @@ MANAGEMENT = Check(
         ),
     ),
     _management,
+    reads=("security_groups",),
 )
 
 DATABASE = Check(
@@ -210,6 +211,7 @@ DATABASE = Check(
         ),
     ),
     _database,
+    reads=("security_groups",),
 )
 
 ANY_ANY = Check(
@@ -228,4 +230,5 @@ ANY_ANY = Check(
         runbook="Replace the rule by rules naming what the workload needs.",
     ),
     _any_any,
+    reads=("security_groups",),
 )

@@ -257,6 +257,7 @@ UNLOGGED_VNET = Check(
         runbook="Create a VNet flow log on the VNet.",
     ),
     _unlogged_vnets,
+    reads=("virtual_networks", "subnets", "network_interfaces", "security_groups", "flow_logs"),
 )
 
 UNLOGGED_NSG = Check(
@@ -276,6 +277,7 @@ UNLOGGED_NSG = Check(
         runbook="Create a VNet flow log on the VNet (or subnets) the NSG filters.",
     ),
     _unlogged_nsgs,
+    reads=("virtual_networks", "subnets", "network_interfaces", "security_groups", "flow_logs"),
 )
 
 DISABLED = Check(
@@ -292,6 +294,7 @@ DISABLED = Check(
         runbook="Enable the flow log, or delete it when another one covers its target.",
     ),
     _disabled,
+    reads=("flow_logs",),
 )
 
 KEPT_FOREVER = Check(
@@ -312,6 +315,7 @@ KEPT_FOREVER = Check(
         runbook="Set a retention in days, or a lifecycle rule on the storage account.",
     ),
     _kept_forever,
+    reads=("flow_logs",),
 )
 
 STORAGE_ELSEWHERE = Check(
@@ -331,6 +335,7 @@ STORAGE_ELSEWHERE = Check(
         runbook="Point the flow log at a storage account in the target's region.",
     ),
     _storage_elsewhere,
+    reads=("flow_logs", "storage_accounts"),
 )
 
 RETIRING = Check(
@@ -352,4 +357,5 @@ RETIRING = Check(
         references=("https://learn.microsoft.com/azure/network-watcher/nsg-flow-logs-migrate",),
     ),
     _retiring,
+    reads=("flow_logs",),
 )

@@ -73,4 +73,5 @@ PUBLIC_VM = Check(
         runbook="Put an NSG on the VM's subnet (or NIC), or remove the public IP.",
     ),
     _unfiltered,
+    reads=("virtual_machines", "network_interfaces", "public_ips", "subnets"),
 )

@@ -110,6 +110,7 @@ SHADOWED = Check(
         runbook="Reorder the rules, narrow the covering rule, or delete the shadowed one.",
     ),
     _shadowed,
+    reads=("security_groups",),
 )
 
 UNUSED = Check(
@@ -131,4 +132,5 @@ UNUSED = Check(
         runbook="Delete the rule, keeping a record of it to restore if needed.",
     ),
     _unused,
+    reads=("security_groups",),
 )
