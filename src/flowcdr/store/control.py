@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
-from cryptography.fernet import Fernet
+from cryptography.fernet import Fernet, InvalidToken
 from sqlalchemy.engine import Engine, make_url
 
 from flowcdr.config import Settings, mask_url
@@ -137,7 +137,13 @@ class ControlStore:
         key = keys.load_or_create(
             settings.data_dir / "encryption.key", settings.encryption_key, keys.new_fernet_key()
         )
-        return cls(engine, Fernet(key))
+        fernet = Fernet(key)
+        try:
+            _check_key(engine, fernet)
+        except BaseException:
+            engine.dispose()
+            raise
+        return cls(engine, fernet)
 
     def close(self) -> None:
         self.engine.dispose()
@@ -538,6 +544,32 @@ def connect(url: str) -> Engine:
         return engine
     # A server can drop idle connections (restart, failover): test each before use.
     return sa.create_engine(parsed, pool_pre_ping=True)
+
+
+def _check_key(engine: Engine, fernet: Fernet) -> None:
+    """Refuse to start with an encryption key that cannot read the secrets already stored.
+
+    Gateways sharing a PostgreSQL control database each load the key from their own data dir
+    unless ``encryption_key`` is set: a second gateway with a key of its own would otherwise
+    start, then fail on every configuration the first one saved.
+    """
+    queries = (
+        sa.select(flowlog_buckets.c.connection_string).limit(1),
+        sa.select(connectors.c.client_secret)
+        .where(connectors.c.client_secret.is_not(None))
+        .limit(1),
+    )
+    with engine.connect() as c:
+        sample = next(filter(None, (c.execute(query).scalar() for query in queries)), None)
+    if sample is None:
+        return
+    try:
+        fernet.decrypt(sample.encode())
+    except InvalidToken:
+        raise StoreError(
+            "encryption_key: this key cannot decrypt the secrets in the control database; every"
+            " gateway sharing it needs the same key (FLOWCDR_ENCRYPTION_KEY)"
+        ) from None
 
 
 def _clip(column: sa.Column[Any], value: str | None) -> str | None:

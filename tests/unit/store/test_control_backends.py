@@ -6,9 +6,11 @@ from functools import partial
 from pathlib import Path
 
 import pytest
+from cryptography.fernet import Fernet
+from pydantic import SecretStr
 
 from flowcdr.config import Settings
-from flowcdr.store.control import ConflictError, ControlStore, StoreError, connect
+from flowcdr.store.control import Bucket, ConflictError, ControlStore, StoreError, connect
 
 
 def test_audit_fields_longer_than_their_columns_are_clipped(
@@ -92,3 +94,23 @@ def test_a_bare_postgresql_url_means_psycopg_3() -> None:
         engine = connect(url)
         assert (engine.dialect.name, engine.dialect.driver) == ("postgresql", "psycopg")
         engine.dispose()
+
+
+def test_a_gateway_with_another_encryption_key_refuses_to_start(
+    tmp_path: Path, database_url: str | None
+) -> None:
+    """A second gateway on the same database with a key of its own (its data dir's) would
+    start and then fail on every stored secret: it is stopped at once, naming the setting."""
+    first = ControlStore.open(Settings(data_dir=tmp_path / "a", database_url=database_url))
+    shared_url = database_url or str(first.engine.url)
+    tenant_id = first.add_user("alice", "contoso", "admin", "x").tenant_id
+    first.create_config(tenant_id, "azure-one", "sub", [Bucket("acct", "eastus", "secret")])
+    first.close()
+    other_key = SecretStr(Fernet.generate_key().decode())
+    with pytest.raises(StoreError, match=r"^encryption_key: this key cannot decrypt"):
+        ControlStore.open(
+            Settings(data_dir=tmp_path / "b", database_url=shared_url, encryption_key=other_key)
+        )
+    again = ControlStore.open(Settings(data_dir=tmp_path / "a", database_url=shared_url))
+    assert again.configs(tenant_id)[0].buckets[0].connection_string == "secret"
+    again.close()
