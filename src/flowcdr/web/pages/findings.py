@@ -36,6 +36,9 @@ Text = Annotated[str | None, Query(max_length=1024)]
 PAGE = 50
 _CURSOR_SEP = "|"
 _SUPPRESS_SCOPES = ("src_ip", "dst_ip", "dst_port", "rule", "resource")
+# A finding's kind is its rule's: the posture audit's rules are named ``posture.<check>``.
+POSTURE_PREFIX = "posture."
+KINDS = ("detection", "posture")
 
 
 def _page_ids(
@@ -46,6 +49,9 @@ def _page_ids(
     for name in ("status", "severity", "rule_id", "resource_id"):
         if wanted.get(name):
             query = query.where(findings.c[name] == wanted[name])
+    if wanted.get("kind"):
+        posture = findings.c.rule_id.startswith(POSTURE_PREFIX, autoescape=True)
+        query = query.where(posture if wanted["kind"] == "posture" else sa.not_(posture))
     if wanted.get("tactic"):
         query = query.where(findings.c.tactics.contains(json.dumps(wanted["tactic"])))
     if wanted.get("ip"):
@@ -75,6 +81,7 @@ async def list_findings(
     *,
     status: Text = None,
     severity: Text = None,
+    kind: Text = None,
     rule: Text = None,
     tactic: Text = None,
     resource: Text = None,
@@ -94,6 +101,7 @@ async def list_findings(
     wanted = {
         "status": status if status in STATUSES else None,
         "severity": severity if severity in SEVERITIES else None,
+        "kind": kind if kind in KINDS else None,
         "rule_id": rule or None,
         "tactic": tactic if tactic in TACTICS else None,
         "resource_id": resource.lower() if resource else None,
@@ -113,14 +121,14 @@ async def list_findings(
         last = items[-1].finding
         more = f"{iso(last.last_seen)}{_CURSOR_SEP}{last.id}"
     params = {
-        "status": status, "severity": severity, "rule": rule, "tactic": tactic,
+        "status": status, "severity": severity, "kind": kind, "rule": rule, "tactic": tactic,
         "resource": resource, "ip": ip, "range": None, "start": None, "end": None,
         **(span.params() if span else {}),
     }  # fmt: skip
     return page(request, "findings.html", viewer, nav="findings", items=items, more=more,
                 params=params, problem=problem, statuses=STATUSES, severities=SEVERITIES,
-                tactics=TACTICS, rules=sorted(found.rules.values(), key=lambda r: r.id),
-                span=span)  # fmt: skip
+                kinds=KINDS, tactics=TACTICS,
+                rules=sorted(found.rules.values(), key=lambda r: r.id), span=span)  # fmt: skip
 
 
 async def _finding_or_404(found: ServicesDep, tenant_id: str, finding_id: str) -> Tracked:
