@@ -24,8 +24,8 @@ HOUR = dt.timedelta(hours=1)
 
 
 @pytest.fixture
-def control(tmp_path: Path) -> Iterator[ControlStore]:
-    store = ControlStore.open(Settings(data_dir=tmp_path / "data"))
+def control(tmp_path: Path, database_url: str | None) -> Iterator[ControlStore]:
+    store = ControlStore.open(Settings(data_dir=tmp_path / "data", database_url=database_url))
     yield store
     store.close()
 
