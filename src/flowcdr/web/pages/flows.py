@@ -4,18 +4,24 @@ The query string is the API's own (``src``, ``dst_port``, ``decision``...) plus 
 time range, and is turned into a ``FlowFilter`` by the API's ``flow_filter``, so the rows here,
 the export and the API can never disagree. The export calls the API route itself with
 ``Accept: text/csv``: a browser cannot send the API's bearer token, the session cookie stands
-in for it.
+in for it. Where the tenant's inventory knows a flow's NICs, the rows carry their names
+(``inventory.names``): the VM at each end, and the NIC, subnet, VNet and NSGs of the one that
+logged the flow.
 """
 
 from typing import Annotated, Any
 
+import pyarrow as pa
 from fastapi import APIRouter, Query, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 
 from flowcdr.api.deps import ServicesDep
 from flowcdr.api.errors import ApiError
 from flowcdr.api.routes import flows as flows_api
+from flowcdr.api.services import Services
 from flowcdr.formats.schema import DECISIONS, DIRECTIONS, FLOW_TYPES
+from flowcdr.inventory.names import NAME_COLUMNS, NameIndex
 from flowcdr.store import flowquery
 from flowcdr.store.flowquery import FlowFilter
 from flowcdr.web.errors import PortalRoute
@@ -30,6 +36,8 @@ TEXT_FIELDS = ("src", "dst", "direction", "decision", "rule", "resource_id", "sr
                "dst_country", "flow_type")  # fmt: skip
 NUMBER_FIELDS = ("src_port", "dst_port", "protocol")
 PROTOCOLS = {6: "TCP", 17: "UDP", 1: "ICMP", 58: "ICMPv6"}
+_LABELS = (("vm", "VM"), ("nic", "NIC"), ("subnet", "subnet"), ("vnet", "VNet"), ("nsg", "NSG"),
+           ("resource_group", "resource group"))  # fmt: skip
 
 
 class _Asked:
@@ -70,6 +78,31 @@ class _Asked:
         return {**{k: v for k, v in self.values.items() if v}, **self.span.params()}
 
 
+def _name(found: Services, tenant_id: str, items: list[dict[str, Any]]) -> None:
+    """Add ``names`` (the logging NIC's) and ``src_vm``/``dst_vm`` to the page's rows when the
+    tenant's inventory has any subscription."""
+    if not items:
+        return
+    inventory = found.inventory
+    held = (inventory.latest_snapshot(tenant_id, s.subscription_id) for s in
+            inventory.subscriptions(tenant_id))  # fmt: skip
+    snapshots = [snapshot for snapshot in held if snapshot is not None]
+    if not snapshots:
+        return
+    columns = ("mac", "direction", "src_ip", "dst_ip")
+    table = pa.table(
+        {name: pa.array([item[name] for item in items], pa.string()) for name in columns}
+    )
+    named = NameIndex(snapshots).annotate(table).select([*NAME_COLUMNS, "peer_vm"]).to_pylist()
+    for item, names in zip(items, named, strict=True):
+        peer = names.pop("peer_vm")
+        item["names"] = [(label, names[key]) for key, label in _LABELS if names[key]]
+        local, remote = (
+            ("dst_vm", "src_vm") if item["direction"] == "inbound" else ("src_vm", "dst_vm")
+        )
+        item[local], item[remote] = names["vm"], peer
+
+
 @router.get("/flows")
 async def flows(request: Request, viewer: PortalViewer, found: ServicesDep) -> Response:
     asked = _Asked(request)
@@ -85,6 +118,7 @@ async def flows(request: Request, viewer: PortalViewer, found: ServicesDep) -> R
                 lambda r: flowquery.flows(r, tenant, wanted, cursor=cursor, limit=PAGE),
             )
             items, more = result.items, result.next
+            await run_in_threadpool(_name, found, tenant, items)
         except ApiError as error:
             asked.problem = error.message
     return page(request, "flows.html", viewer, nav="flows", asked=asked, items=items, more=more,

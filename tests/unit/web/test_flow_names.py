@@ -1,0 +1,44 @@
+"""The flows page names a flow's VMs, NIC, subnet, VNet and NSGs from the tenant's inventory."""
+
+import dataclasses
+
+from flowcdr.inventory.model import NetworkInterface, Snapshot
+
+from ..inventory.estate import WEB_NIC, estate
+from .conftest import Portal, window
+
+SEEDED_MAC = "000D3AF87856"  # every seeded flow's MAC (tests/unit/store/test_flowquery.py)
+
+
+def inventory_of_the_seeded_nic() -> Snapshot:
+    """The estate, with web-01's NIC given the seeded flows' MAC and one of their addresses."""
+    snapshot = estate()
+    nics = tuple(
+        dataclasses.replace(nic, mac=SEEDED_MAC, private_ips=("10.0.0.4",))
+        if nic.id == WEB_NIC
+        else nic
+        for nic in snapshot.network_interfaces
+    )
+    assert all(isinstance(nic, NetworkInterface) for nic in nics)
+    return dataclasses.replace(snapshot, network_interfaces=nics)
+
+
+def test_flows_show_the_vm_names_the_inventory_knows(portal: Portal) -> None:
+    services = portal.client.app.state.services  # type: ignore[attr-defined]
+    client = portal.as_user("amy")
+    before = client.get("/portal/flows", params=window(dst="10.0.0.4", direction="inbound")).text
+    assert "web-01" not in before  # no inventory yet: addresses only
+
+    services.inventory.record(portal.tenant_id, inventory_of_the_seeded_nic())
+    page = client.get("/portal/flows", params=window(dst="10.0.0.4", direction="inbound")).text
+    assert '<div class="small vm">web-01</div>' in page
+    assert "NIC <strong>web-01-nic</strong> · subnet <strong>web</strong>" in page
+    assert "VNet <strong>vnet-prod</strong> · NSG <strong>nsg-web</strong>" in page
+
+
+def test_another_tenants_inventory_names_nothing(portal: Portal) -> None:
+    services = portal.client.app.state.services  # type: ignore[attr-defined]
+    bob = services.store.user("bob").tenant_id
+    services.inventory.record(bob, inventory_of_the_seeded_nic())
+    page = portal.as_user("amy").get("/portal/flows", params=window()).text
+    assert "web-01" not in page
