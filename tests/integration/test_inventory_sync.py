@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import pytest
+import sqlalchemy as sa
 from azure.core.credentials import AccessToken
 
 from flowcdr.config import Settings
@@ -49,10 +50,24 @@ def arm(tmp_path: Path) -> Iterator[FakeArm]:
 
 
 @pytest.fixture
-def control(tmp_path: Path) -> Iterator[ControlStore]:
-    store = ControlStore.open(Settings(data_dir=tmp_path / "data"))
+def control(tmp_path: Path, database_url: str | None) -> Iterator[ControlStore]:
+    """The control store on each backend: SQLite in the data dir, and PostgreSQL."""
+    store = ControlStore.open(Settings(data_dir=tmp_path / "data", database_url=database_url))
     yield store
     store.close()
+
+
+def stored(control: ControlStore, data_dir: Path) -> bytes:
+    """Everything the control database keeps: SQLite's files, or every row on PostgreSQL."""
+    if control.engine.dialect.name == "sqlite":
+        files = sorted(data_dir.glob("control.db*"))
+        assert files
+        return b"".join(path.read_bytes() for path in files)
+    tables = sa.MetaData()
+    tables.reflect(control.engine)
+    with control.engine.connect() as c:
+        rows = [repr(tuple(row)) for t in tables.sorted_tables for row in c.execute(t.select())]
+    return "\n".join(rows).encode()
 
 
 def tenant(control: ControlStore, name: str = "contoso") -> str:
@@ -245,11 +260,9 @@ def test_the_secret_is_encrypted_at_rest(
     tenant_id = tenant(control)
     register(control, tenant_id, CLIENT, SUBSCRIPTION)
     syncer(control, arm).sync_tenant(tenant_id)
-    files = sorted((tmp_path / "data").glob("control.db*"))
-    assert files
-    stored = b"".join(path.read_bytes() for path in files)
-    assert SECRET.encode() not in stored
-    assert b"nsg-web" in stored  # the inventory itself is there
+    kept = stored(control, tmp_path / "data")
+    assert SECRET.encode() not in kept
+    assert b"nsg-web" in kept  # the inventory itself is there
     assert control.connector_secret(tenant_id, CLIENT) == SECRET
 
 

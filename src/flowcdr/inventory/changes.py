@@ -9,6 +9,7 @@ outside the old ranges, a protocol that became ``*``, or access that became Allo
 
 import dataclasses
 import ipaddress
+import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,8 +31,9 @@ class Change:
 
 
 def as_json(value: Any) -> dict[str, Any]:
-    """A model value as plain JSON data (tuples become lists)."""
-    return dataclasses.asdict(value)
+    """A model value as plain JSON data (tuples become lists), as the store keeps it."""
+    data: dict[str, Any] = json.loads(json.dumps(dataclasses.asdict(value)))
+    return data
 
 
 def _covered(old: tuple[str, ...], item: str) -> bool:
