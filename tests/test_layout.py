@@ -57,6 +57,7 @@ ALLOWED = {
         "flowcdr.simulate",
         "flowcdr.detect",
         "flowcdr.detections",
+        "flowcdr.inventory",
     },
 }
 

@@ -139,7 +139,43 @@ def detections() -> str:
             lines.append(f"- tunable `{name}` (default `{_plain(tunable.default)}`): {tunable.doc}")
         lines.append("- false positives: " + "; ".join(meta.false_positives))
         lines.append(f"- runbook: {meta.runbook.strip()}")
-    return "\n".join(lines) + "\n"
+    return "\n".join([*lines, *_posture_checks()]) + "\n"
+
+
+def _posture_checks() -> list[str]:
+    """The posture audit's checks: their findings sit beside the detections' in the ledger."""
+    from flowcdr.inventory.posture import CHECKS
+
+    lines = [
+        "\n# Posture checks\n",
+        f"{len(CHECKS)} checks of the network posture audit (`src/flowcdr/inventory/posture/`),",
+        "run on a subscription's inventory after every sync. Their findings are of kind",
+        '"posture" (rule id `posture.<check>`), one per resource and NSG rule: an audit that',
+        "finds the issue again extends its finding, one that no longer finds it resolves it.",
+        "Exposure findings are raised a level when internet addresses were accepted under the",
+        "rule in the last 24 h and lowered a level when none were.\n",
+        "| check | severity | ATT&CK | what it finds |",
+        "| --- | --- | --- | --- |",
+    ]
+    for check in CHECKS:
+        meta = check.meta
+        attack = ", ".join([*(TACTICS[t] for t in meta.tactics), *map(_technique, meta.techniques)])
+        anchor = check.id.replace(".", "")
+        lines.append(
+            f"| [`{check.id}`](#{anchor}) | {meta.level} | {attack or 'hygiene'} | "
+            f"{_cell(meta.title)} |"
+        )
+    for check in CHECKS:
+        meta = check.meta
+        lines += [
+            f"\n## {check.id}\n",
+            f"**{meta.title}** ({meta.level})\n",
+            meta.description.strip() + "\n",
+            f"- ATT&CK: {', '.join(map(_technique, meta.techniques)) or 'none (hygiene)'}",
+            "- false positives: " + "; ".join(meta.false_positives),
+            f"- fix: {meta.runbook.strip()}",
+        ]
+    return lines
 
 
 def _technique(technique: str) -> str:
