@@ -37,6 +37,10 @@ class ArmSettings:
     connection_verify: bool | str = True  # a CA bundle path for a private endpoint or a test
     retries: int = 3
     max_retry_after: float = 60.0
+    # Seconds to connect and to wait for a response: azure-core's 300 would let a hung endpoint
+    # hold the sync (and every subscription after it) for five minutes per request.
+    connect_timeout: float = 20.0
+    read_timeout: float = 120.0
 
     @property
     def scope(self) -> str:
@@ -64,6 +68,8 @@ class SubscriptionReader:
             "base_url": arm.base_url,
             "credential_scopes": [arm.scope],
             "connection_verify": arm.connection_verify,
+            "connection_timeout": arm.connect_timeout,
+            "read_timeout": arm.read_timeout,
             "retry_policy": _BoundedRetry(
                 arm.max_retry_after, retry_total=arm.retries, retry_backoff_factor=1.0
             ),
