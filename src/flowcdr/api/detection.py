@@ -14,13 +14,13 @@ over its own flows.
 """
 
 import asyncio
-import contextlib
 import datetime as dt
 import logging
 import socket
 
 from fastapi.concurrency import run_in_threadpool
 
+from flowcdr.api.leases import release, renewed, take
 from flowcdr.api.services import Services
 from flowcdr.detect.continuous import Pass
 from flowcdr.store.flows import DuckFlowStore
@@ -73,23 +73,10 @@ def detection_lease(services: Services) -> Lease:
 async def detect_holding(services: Services, lease: Lease) -> Pass | None:
     """One pass if this gateway holds (or takes) the lease, renewing it while the pass runs;
     None when another gateway holds it."""
-    if not await run_in_threadpool(lease.acquire):
+    if not await take(lease):
         return None
-    renewing = asyncio.create_task(_keep_renewed(lease))
-    try:
+    async with renewed(lease):
         return await run_in_threadpool(detect_once, services)
-    finally:
-        renewing.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await renewing
-
-
-async def _keep_renewed(lease: Lease) -> None:
-    while True:
-        await asyncio.sleep(lease.seconds / 3)
-        if not await run_in_threadpool(lease.acquire):
-            log.warning("detection: lease %r lost during a pass (now %s)", lease.name,
-                        await run_in_threadpool(lease.current))  # fmt: skip
 
 
 async def keep_detecting(services: Services) -> None:
@@ -99,7 +86,11 @@ async def keep_detecting(services: Services) -> None:
     try:
         while True:
             await asyncio.sleep(services.settings.detect_interval_seconds)
-            done = await detect_holding(services, lease)
+            try:
+                done = await detect_holding(services, lease)
+            except Exception:  # e.g. the control database away for a moment: next pass
+                log.exception("detection: pass failed")
+                continue
             if done is not None and (done.evaluations or done.failures):
                 log.info(
                     "detection: %d rule runs, %d findings changed, %d failed",
@@ -108,6 +99,4 @@ async def keep_detecting(services: Services) -> None:
                     done.failures,
                 )
     finally:
-        # A clean stop hands the lease over at once rather than after it expires.
-        with contextlib.suppress(Exception):
-            await asyncio.shield(run_in_threadpool(lease.release))
+        await release(lease)  # a clean stop hands the lease over at once

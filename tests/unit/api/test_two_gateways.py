@@ -2,6 +2,7 @@
 processes on PostgreSQL): what one does, the other sees, and detection runs under a lease."""
 
 import asyncio
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,6 +12,7 @@ from pydantic import SecretStr
 
 from flowcdr.api.app import create_app
 from flowcdr.api.detection import detect_holding, lease_name
+from flowcdr.api.inventory import sync_if_due
 from flowcdr.api.services import Services
 from flowcdr.config import Settings
 from flowcdr.store.lease import Lease
@@ -116,3 +118,19 @@ def test_embedded_flow_stores_have_a_lease_each(pair: list[Gateway]) -> None:
     a, b = (services(g) for g in pair)
     assert lease_name(a) != lease_name(b)
     assert lease_name(a).startswith("detection:")
+
+
+def test_one_gateway_keeps_the_inventory_schedule(pair: list[Gateway]) -> None:
+    """The inventory is the control database's, shared by all: one gateway syncs it and keeps
+    the lease between syncs; another takes the schedule over when it is handed back."""
+    a, b = (services(g) for g in pair)
+    lease_a = Lease(a.store, "inventory-sync", "gateway-a", 300)
+    lease_b = Lease(b.store, "inventory-sync", "gateway-b", 300)
+    now = time.monotonic()
+    assert asyncio.run(sync_if_due(a, lease_a, due=now))
+    assert not asyncio.run(sync_if_due(b, lease_b, due=now))
+    assert not asyncio.run(sync_if_due(a, lease_a, due=now + 3600))  # not due: held, idle
+    assert lease_b.current() == "gateway-a"
+    lease_a.release()
+    assert asyncio.run(sync_if_due(b, lease_b, due=now))
+    assert lease_a.current() == "gateway-b"
