@@ -17,12 +17,14 @@ from flowcdr.inventory.model import (
     KINDS,
     NetworkInterface,
     NetworkSecurityGroup,
+    SecurityRule,
     Snapshot,
     Subnet,
     VirtualNetwork,
     rid,
 )
 from flowcdr.inventory.posture.evidence import NsgScope, NsgTraffic, RuleTraffic, rule_key
+from flowcdr.inventory.posture.nsg_rules import shadowing_rule
 
 PREFIX = "posture."
 
@@ -69,6 +71,9 @@ class Audited:
     traffic: Mapping[str, NsgTraffic] | None = None
     """Flows per NSG from the evidence; None when the audit ran without flow evidence."""
     settings: AuditSettings = field(default_factory=AuditSettings)
+    _shadows: dict[tuple[str, str, str, int], SecurityRule | None] = field(
+        default_factory=dict, repr=False
+    )
 
     @functools.cached_property
     def nsgs(self) -> dict[str, NetworkSecurityGroup]:
@@ -104,6 +109,13 @@ class Audited:
                     macs.setdefault(nsg, set()).add(nic.mac)
         ids = {key: nsg.id for key, nsg in self.nsgs.items()}
         return [NsgScope(ids.get(key, key), tuple(sorted(found))) for key, found in macs.items()]
+
+    def shadowed_by(self, nsg: NetworkSecurityGroup, rule: SecurityRule) -> SecurityRule | None:
+        """``nsg_rules.shadowing_rule``, computed once per rule for all the checks asking."""
+        key = (rid(nsg.id), rule.name, rule.direction, rule.priority)
+        if key not in self._shadows:
+            self._shadows[key] = shadowing_rule(rule, nsg.rules)
+        return self._shadows[key]
 
     def rule_traffic(self, nsg_id: str, rule: str) -> tuple[NsgTraffic | None, RuleTraffic | None]:
         """The NSG's logged traffic and the rule's share of it (None when there is none)."""

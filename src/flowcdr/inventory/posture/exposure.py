@@ -20,7 +20,6 @@ from flowcdr.inventory.posture.nsg_rules import (
     is_any,
     ports_cover,
     ports_in,
-    shadowing_rule,
 )
 
 MANAGEMENT_PORTS = {
@@ -64,7 +63,7 @@ def is_any_any(rule: SecurityRule) -> bool:
     )
 
 
-def _open_inbound(nsg: NetworkSecurityGroup) -> Iterator[SecurityRule]:
+def _open_inbound(audited: Audited, nsg: NetworkSecurityGroup) -> Iterator[SecurityRule]:
     """Custom inbound allows from the internet that no earlier rule fully shadows."""
     for rule in nsg.rules:
         if (
@@ -73,7 +72,7 @@ def _open_inbound(nsg: NetworkSecurityGroup) -> Iterator[SecurityRule]:
             and not rule.default
             and allows_internet(rule.source_prefixes)
             and carries_ports(rule.protocol)
-            and shadowing_rule(rule, nsg.rules) is None
+            and audited.shadowed_by(nsg, rule) is None
         ):
             yield rule
 
@@ -110,7 +109,7 @@ def weigh(
 
 def _exposed_ports(audited: Audited, ports: dict[int, str], base: Severity) -> Iterator[Issue]:
     for nsg in audited.snapshot.security_groups:
-        for rule in _open_inbound(nsg):
+        for rule in _open_inbound(audited, nsg):
             if is_any_any(rule):
                 continue
             opened = ports_in(rule.destination_ports, ports)
@@ -146,7 +145,7 @@ def _any_any(audited: Audited) -> Iterator[Issue]:
         for rule in nsg.rules:
             if rule.access != "Allow" or rule.default or not is_any_any(rule):
                 continue
-            if shadowing_rule(rule, nsg.rules) is not None:
+            if audited.shadowed_by(nsg, rule) is not None:
                 continue
             if rule.direction == "Inbound":
                 severity, sentence, count = weigh(audited, nsg, rule, "high")

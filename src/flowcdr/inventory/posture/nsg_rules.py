@@ -8,6 +8,7 @@ application security group is opaque: it covers only itself. So "rule A covers r
 answered yes only when it is certainly so, and a shadowing finding is never a guess.
 """
 
+import functools
 import ipaddress
 from collections.abc import Iterable, Sequence
 
@@ -33,6 +34,11 @@ def allows_internet(prefixes: Iterable[str]) -> bool:
 def port_ranges(ports: Iterable[str]) -> list[tuple[int, int]]:
     """``("22", "8000-8100", "*")`` -> sorted, merged ``[(lo, hi), ...]``; a malformed entry
     raises ValueError naming it (the sync stores what ARM says, so this is a broken snapshot)."""
+    return list(_port_ranges(tuple(ports)))
+
+
+@functools.lru_cache(maxsize=4096)  # an estate repeats a few port lists in thousands of rules
+def _port_ranges(ports: tuple[str, ...]) -> tuple[tuple[int, int], ...]:
     ranges: list[tuple[int, int]] = []
     for port in ports:
         text = port.strip()
@@ -53,7 +59,7 @@ def port_ranges(ports: Iterable[str]) -> list[tuple[int, int]]:
             merged[-1] = (merged[-1][0], max(merged[-1][1], hi))
         else:
             merged.append((lo, hi))
-    return merged
+    return tuple(merged)
 
 
 def ports_in(ports: Iterable[str], wanted: Iterable[int]) -> list[int]:
@@ -78,6 +84,7 @@ def _network(prefix: str) -> Network | None:
         return None  # a service tag or an application security group
 
 
+@functools.lru_cache(maxsize=65536)
 def _prefix_covers(outer: str, inner: str) -> bool:
     if is_any(outer):
         return True

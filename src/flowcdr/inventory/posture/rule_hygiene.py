@@ -16,7 +16,7 @@ from collections.abc import Iterator
 
 from flowcdr.detect.rule import RuleMeta, Severity
 from flowcdr.inventory.posture.check import Audited, Check, Issue
-from flowcdr.inventory.posture.nsg_rules import describe, shadowing_rule
+from flowcdr.inventory.posture.nsg_rules import describe
 
 # Flows reach the store minutes after they happen; coverage that starts within this of the
 # window's start counts as the whole window.
@@ -28,7 +28,7 @@ def _shadowed(audited: Audited) -> Iterator[Issue]:
         for rule in nsg.rules:
             if rule.default:
                 continue
-            earlier = shadowing_rule(rule, nsg.rules)
+            earlier = audited.shadowed_by(nsg, rule)
             if earlier is None:
                 continue
             severity: Severity = "low"
