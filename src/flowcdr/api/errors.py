@@ -105,3 +105,13 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     for status, code in _CODES.items()
     if status in (400, 401, 403, 404, 409, 413, 415, 422, 429, 503)
 }
+
+# The same for a route whose success is not JSON (``response_class``): FastAPI would document
+# the errors under the success's media type, but they are JSON like everywhere else.
+NON_JSON_ROUTE_ERRORS: dict[int | str, dict[str, Any]] = {
+    status: {
+        "description": response["description"],
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}},
+    }
+    for status, response in ERROR_RESPONSES.items()
+}

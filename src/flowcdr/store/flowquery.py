@@ -120,6 +120,8 @@ class FlowFilter:
         """A filter whose missing ends default to the last hour (``end`` now, ``start`` an
         hour before ``end``); a time without a zone is taken as UTC."""
         end = _utc(end) if end else dt.datetime.now(dt.UTC)
+        if start is None and end - dt.datetime.min.replace(tzinfo=dt.UTC) < DEFAULT_RANGE:
+            raise FilterError("end", f"end: {end.isoformat()} leaves no hour before it")
         start = _utc(start) if start else end - DEFAULT_RANGE
         return cls(start, end, **filters)
 
@@ -408,6 +410,11 @@ _BUCKETS = (
 )
 
 
+# A chart's steps: more than ten years of days (the longest retention), while a caller's
+# range of millennia would be millions of points built in memory and sent.
+MAX_POINTS = 4000
+
+
 def bucket_for(start: dt.datetime, end: dt.datetime) -> dt.timedelta:
     """The time-series step of a range: 1 min up to 1 h, 5 min up to 6 h, 1 h up to 7 d,
     else 1 day."""
@@ -434,6 +441,9 @@ def timeseries(
 
         return clickhouse_query.timeseries(reader, tenant_id, flow_filter)
     step = bucket_for(flow_filter.start, flow_filter.end)
+    if flow_filter.end - flow_filter.start > step * MAX_POINTS:
+        raise FilterError("start", f"start: a time series has at most {MAX_POINTS} steps of"
+                          f" {step}; narrow the range")  # fmt: skip
     size = step // _MICROSECOND
     hours = _whole_hours(flow_filter) if size % rollups.HOUR_US == 0 else None
     found: dict[int, tuple[int, int, int]] = {}

@@ -17,6 +17,9 @@ async def audit(
     user: Admin,
     found: ServicesDep,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    before: Annotated[int | None, Query(ge=1, description="Entries with a smaller id")] = None,
+    # An id is a SQLite integer: 2**63 and above would overflow the query, not match nothing.
+    before: Annotated[
+        int | None, Query(ge=1, le=2**63 - 1, description="Entries with a smaller id")
+    ] = None,
 ) -> list[AuditEntry]:
     return await run_in_threadpool(found.store.audit_entries, user.tenant_id, limit, before)

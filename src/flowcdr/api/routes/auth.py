@@ -15,7 +15,7 @@ from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from flowcdr.api.deps import Admin, ServicesDep, client_address
-from flowcdr.api.errors import ERROR_RESPONSES, ApiError
+from flowcdr.api.errors import ERROR_RESPONSES, NON_JSON_ROUTE_ERRORS, ApiError
 from flowcdr.auth.passwords import verify_password
 from flowcdr.auth.tokens import token_hash
 
@@ -49,7 +49,7 @@ _FORM_SCHEMA = {
     response_class=PlainTextResponse,
     responses={
         200: {"content": {"text/plain": {}}, "description": "The sign-in JWT, alone."},
-        **ERROR_RESPONSES,
+        **NON_JSON_ROUTE_ERRORS,
     },
     openapi_extra=_FORM_SCHEMA,
 )

@@ -126,7 +126,7 @@ async def resources(
     kind: Annotated[str | None, Query(description=f"One of {', '.join(KINDS)}")] = None,
     subscriptionId: Annotated[str | None, Query(max_length=36)] = None,  # noqa: N803
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=2**63 - 1)] = 0,  # a SQLite integer
 ) -> ResourcesOut:
     """The tenant's resources, a page at a time, ordered by kind and id."""
     if kind is not None and kind not in KINDS:
@@ -143,7 +143,9 @@ async def changes(
     user: CurrentUser,
     found: ServicesDep,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    before: Annotated[int | None, Query(ge=1, description="Changes with a smaller id")] = None,
+    before: Annotated[
+        int | None, Query(ge=1, le=2**63 - 1, description="Changes with a smaller id")
+    ] = None,
 ) -> ChangesOut:
     """What syncs changed (a rule added, removed or widened, a resource added...), newest first."""
     items = await run_in_threadpool(found.inventory.changes, user.tenant_id, limit, before)
