@@ -83,8 +83,12 @@ class FlowEvidence(Protocol):
         ...
 
 
-_QUERY = """
-WITH matched AS MATERIALIZED (
+_KEY = "regexp_replace(lower(coalesce(rule, '')), '^(userrule_|defaultrule_)', '')"
+# Counted per raw rule name first (a handful per NSG), and the accepted internet sources taken
+# from the few recent inbound allowed flows; only those small results are renamed (``_KEY``)
+# and merged: a per-row rename of millions of flows cost half the query.
+_QUERY = f"""
+WITH matched AS NOT MATERIALIZED (
     SELECT s.nsg, f.log_type, f.rule, f.time, f.src_ip, f.direction, f.decision, f.src_scope
     FROM flows f JOIN posture_nsgs s ON lower(f.resource_id) = s.nsg
     WHERE f.tenant_id = $tenant AND f.time >= $since AND f.time < $until AND f.log_type = 'nsg'
@@ -93,27 +97,32 @@ WITH matched AS MATERIALIZED (
     FROM flows f JOIN posture_macs s ON f.mac = s.mac
     WHERE f.tenant_id = $tenant AND f.time >= $since AND f.time < $until AND f.log_type = 'vnet'
 ),
-named AS (
-    SELECT *, regexp_replace(lower(coalesce(rule, '')), '^(userrule_|defaultrule_)', '') AS key
-    FROM matched
-),
 per_log AS (
-    SELECT nsg, key, log_type, count(*) AS flows,
+    SELECT nsg, rule, log_type, count(*) AS flows,
            count(*) FILTER (WHERE time >= $recent) AS recent_flows,
            min(time) AS first_seen, max(time) AS last_seen
-    FROM named GROUP BY ALL
+    FROM matched GROUP BY ALL
+),
+accepted AS (
+    SELECT DISTINCT nsg, rule, src_ip FROM matched
+    WHERE time >= $recent AND direction = 'inbound' AND decision = 'allow'
+      AND src_scope = 'public'
+),
+keyed AS (
+    SELECT nsg, {_KEY} AS key, log_type, sum(flows) AS flows,
+           sum(recent_flows) AS recent_flows, min(first_seen) AS first_seen,
+           max(last_seen) AS last_seen
+    FROM per_log GROUP BY ALL
 ),
 sources AS (
-    SELECT nsg, key, count(DISTINCT src_ip) FILTER (
-               WHERE time >= $recent AND direction = 'inbound' AND decision = 'allow'
-                 AND src_scope = 'public') AS internet_sources
-    FROM named GROUP BY ALL
+    SELECT nsg, {_KEY} AS key, count(DISTINCT src_ip) AS internet_sources
+    FROM accepted GROUP BY ALL
 )
-SELECT p.nsg, p.key, max(p.flows), max(p.recent_flows), any_value(s.internet_sources),
-       min(p.first_seen), max(p.last_seen)
-FROM per_log p JOIN sources s ON p.nsg = s.nsg AND p.key = s.key
-GROUP BY p.nsg, p.key
-"""
+SELECT k.nsg, k.key, max(k.flows), max(k.recent_flows),
+       coalesce(any_value(s.internet_sources), 0), min(k.first_seen), max(k.last_seen)
+FROM keyed k LEFT JOIN sources s ON k.nsg = s.nsg AND k.key = s.key
+GROUP BY k.nsg, k.key
+"""  # noqa: S608 - constants of this module; every value is a bound parameter
 
 
 class DuckFlowEvidence:
