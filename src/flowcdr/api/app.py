@@ -27,6 +27,7 @@ from flowcdr.api.routes import (
     rule_settings,
     scripts,
     tokens,
+    webhooks,
 )
 from flowcdr.api.services import Services
 from flowcdr.config import Settings
@@ -72,7 +73,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.services = services
     errors.install(app)
     routers = (health, auth, tokens, flowlogs, audit, ingest, flows, insights, findings,
-               rule_settings)  # fmt: skip
+               rule_settings, webhooks)  # fmt: skip
     for router in (module.router for module in (*routers, scripts, connectors, inventory)):
         app.include_router(router)
     app.include_router(portal.router)

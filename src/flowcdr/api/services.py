@@ -11,9 +11,11 @@ from flowcdr.detect.catalogue import load_rules
 from flowcdr.detect.continuous import ContinuousDetector
 from flowcdr.detect.intel_folder import IntelFolder
 from flowcdr.detect.ledger import FindingLedger
+from flowcdr.detect.notify import Notifier
 from flowcdr.detect.rule import Rule
 from flowcdr.detect.settings import DetectSettings
 from flowcdr.detect.tenant_rules import TenantRules
+from flowcdr.detect.webhooks import WebhookStore
 from flowcdr.inventory.arm import ArmSettings
 from flowcdr.inventory.model import Snapshot
 from flowcdr.inventory.posture import DuckFlowEvidence, FlowEvidence, audit
@@ -45,6 +47,8 @@ class Services:
     detector: ContinuousDetector
     intel: IntelFolder
     tenant_rules: TenantRules
+    webhooks: WebhookStore
+    notifier: Notifier
     inventory: InventoryStore
     inventory_sync: InventorySync
 
@@ -58,11 +62,14 @@ class Services:
         defaults = DetectSettings()
         tenant_rules = TenantRules(store, rules)
         ledger = FindingLedger(store)
+        webhooks = WebhookStore(store)
+        notifier = Notifier(webhooks, ledger)
         detector = ContinuousDetector(
             rules,
             ledger,
             tenant_rules.enabled,
             min_rerun_seconds=settings.detect_interval_seconds,
+            on_change=notifier.findings_changed,
         )
         flows = DuckFlowStore.open(
             settings.data_dir / "flows.duckdb",
@@ -78,6 +85,7 @@ class Services:
             store, inventory, arm, client_secret_credential(settings.azure_authority)
         )
         syncer.hooks.append(posture_audit(DuckFlowEvidence(flows.reader), ledger))
+        notifier.start()
         return cls(
             settings,
             store,
@@ -89,10 +97,13 @@ class Services:
             detector,
             IntelFolder(settings.intel_folder, defaults.intel_max_age),
             tenant_rules,
+            webhooks,
+            notifier,
             inventory=inventory,
             inventory_sync=syncer,
         )
 
     def stop(self) -> None:
+        self.notifier.close()
         self.flows.close()
         self.store.close()

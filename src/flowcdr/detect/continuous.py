@@ -12,7 +12,7 @@ import datetime as dt
 import logging
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 
 import duckdb
@@ -26,6 +26,8 @@ RERUNS_PER_WINDOW = 12
 log = logging.getLogger(__name__)
 
 Enabled = Mapping[str, Mapping[str, TunableValue]]
+Changed = Callable[[str, Collection[str], dt.datetime], None]
+"""Told a tenant's findings that a pass at a time changed (the notifier); must not block."""
 
 
 @dataclass(frozen=True)
@@ -48,12 +50,14 @@ class ContinuousDetector:
         *,
         min_rerun_seconds: float,
         clock: Callable[[], float] = time.monotonic,
+        on_change: Changed | None = None,
     ) -> None:
         self._rules = rules
         self._ledger = ledger
         self._enabled_for = enabled_for
         self._min_rerun = min_rerun_seconds
         self._clock = clock
+        self._on_change = on_change
         self._lock = threading.Lock()
         self._dirty: dict[tuple[str, str], tuple[dt.datetime, dt.datetime]] = {}
         self._last_run: dict[tuple[str, str], float] = {}
@@ -79,7 +83,7 @@ class ContinuousDetector:
                 hits = rule_hits(
                     db, rule, values, tenant_id=tenant_id, start=start, end=end + width
                 )
-                changed |= self._ledger.record(
+                found = self._ledger.record(
                     tenant_id, rule, start=start, end=end + width, hits=hits, now=now
                 )
             except Exception:  # one broken rule must not stop the others; retried next pass
@@ -89,6 +93,9 @@ class ContinuousDetector:
                 failures += 1
                 continue
             evaluations += 1
+            changed |= found
+            if found and self._on_change is not None:
+                self._on_change(tenant_id, found, now)
         return Pass(evaluations, len(changed), failures)
 
     def _mark(self, key: tuple[str, str], first: dt.datetime, last: dt.datetime) -> None:

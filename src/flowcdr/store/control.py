@@ -388,6 +388,14 @@ class ControlStore:
             ],
         )
 
+    def seal(self, text: str) -> str:
+        """A secret as it may be stored (Fernet, with this database's key): for the modules
+        beside this one that keep secrets of their own, such as webhook signing secrets."""
+        return self._encrypt(text)
+
+    def unseal(self, token: str) -> str:
+        return self._decrypt(token)
+
     def _encrypt(self, text: str) -> str:
         return self._fernet.encrypt(text.encode()).decode()
 

@@ -65,6 +65,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     (5, "connector credentials and the Azure inventory", _inventory),
     (7, "leases: scheduled work that one gateway at a time does", _create(schema.leases)),
     (8, "per-tenant rule settings", _create(schema.rule_settings)),
+    (9, "webhooks that announce findings", _create(schema.webhooks)),
 )  # fmt: skip
 LATEST = MIGRATIONS[-1][0]
 

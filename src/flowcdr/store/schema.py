@@ -248,3 +248,26 @@ rule_settings = sa.Table(
     sa.Column("updated_by", sa.String(128), nullable=False),
     sa.Column("updated_at", sa.String(32), nullable=False),
 )
+
+# Where a tenant's findings are announced (flowcdr.detect.webhooks). The URL and the signing
+# secret are Fernet tokens (a Slack URL is itself a credential); the last delivery's outcome is
+# kept beside them, and ``failures`` counts deliveries given up on since the last success.
+webhooks = sa.Table(
+    "webhooks",
+    metadata,
+    sa.Column("id", sa.String(36), primary_key=True),
+    sa.Column("tenant_id", sa.String(36), sa.ForeignKey("tenants.id"), nullable=False),
+    sa.Column("url", sa.Text, nullable=False),  # Fernet token
+    sa.Column("url_hint", sa.String(300), nullable=False),  # scheme and host, shown in lists
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("min_severity", sa.String(8), nullable=False),
+    sa.Column("secret", sa.Text, nullable=False),  # Fernet token
+    sa.Column("created_by", sa.String(128), nullable=False),
+    sa.Column("created_at", sa.String(32), nullable=False),
+    sa.Column("last_attempt_at", sa.String(32)),
+    sa.Column("last_status", sa.String(200)),
+    sa.Column("last_success_at", sa.String(32)),
+    sa.Column("failures", sa.Integer, nullable=False),
+    sa.Column("delivered", sa.Integer, nullable=False),
+    sa.Index("webhooks_by_tenant", "tenant_id"),
+)
