@@ -174,7 +174,6 @@ class FindingLedger:
                     f"reconciliation of {subscription_id!r}"
                 )
             seen[dedup_key(check.id, hit.key)] = hit
-        opened = extended = resolved = 0
         stamp = iso(now)
         with self._control.write() as c:
             active = {
@@ -192,42 +191,59 @@ class FindingLedger:
                 )
             }  # fmt: skip
             covering = self._suppressions(c, tenant_id)
+            opened_rows, extended_rows = [], []
             for key, hit in seen.items():
                 row = active.get(key)
                 if row is None:
-                    self._open(c, tenant_id, check, key, hit, active=covering, now=now)
-                    opened += 1
-                    continue
-                c.execute(
-                    findings.update()
-                    .where(findings.c.id == row.id)
-                    .values(
-                        severity=hit.severity,
-                        last_seen=iso(hit.last_seen),
-                        flow_count=hit.flow_count,
-                        bytes=hit.bytes,
-                        evidence=json.dumps(hit.evidence),
-                        windows=row.windows + 1,
-                        last_bucket_end=iso(hit.bucket_end),
-                        updated_at=stamp,
+                    opened_rows.append(
+                        _new_row(tenant_id, check, key, hit, active=covering, now=now)
                     )
-                )
-                extended += 1
-            for key, row in active.items():
-                if not resolve or key in seen or row.status == "suppressed":
-                    continue
+                else:
+                    extended_rows.append({
+                        "finding": row.id, "v_severity": hit.severity,
+                        "v_last_seen": iso(hit.last_seen), "v_flow_count": hit.flow_count,
+                        "v_bytes": hit.bytes, "v_evidence": json.dumps(hit.evidence),
+                        "v_windows": row.windows + 1, "v_last_bucket_end": iso(hit.bucket_end),
+                    })  # fmt: skip
+            gone = [
+                {"finding": row.id}
+                for key, row in active.items()
+                if resolve and key not in seen and row.status != "suppressed"
+            ]
+            # One statement per kind of change, run for all its rows (an audit of a large
+            # estate changes thousands of findings at once).
+            if opened_rows:
+                c.execute(findings.insert(), opened_rows)
+            if extended_rows:
                 c.execute(
                     findings.update()
-                    .where(findings.c.id == row.id)
+                    .where(findings.c.id == sa.bindparam("finding"))
+                    .values(
+                        {  # bound names may not be column names in an UPDATE's SET
+                            **{
+                                name.removeprefix("v_"): sa.bindparam(name)
+                                for name in extended_rows[0]
+                                if name != "finding"
+                            },
+                            "updated_at": stamp,
+                        }
+                    ),
+                    extended_rows,
+                )
+            if gone:
+                c.execute(
+                    findings.update()
+                    .where(findings.c.id == sa.bindparam("finding"))
                     .values(
                         status="resolved",
                         status_by="audit",
                         status_at=stamp,
                         note=f"no longer present at the audit of {stamp}",
                         updated_at=stamp,
-                    )
+                    ),
+                    gone,
                 )
-                resolved += 1
+            opened, extended, resolved = len(opened_rows), len(extended_rows), len(gone)
         return Reconciled(opened, extended, resolved)
 
     def _owner(
@@ -260,41 +276,9 @@ class FindingLedger:
         active: Sequence[StoredSuppression],
         now: dt.datetime,
     ) -> str:
-        finding = _finding_of(tenant_id, rule, key, hit)
-        cover = next((s for s in active if s.rule.covers(finding, now)), None)
-        c.execute(
-            findings.insert().values(
-                id=finding.id,
-                tenant_id=tenant_id,
-                rule_id=rule.id,
-                dedup_key=key,
-                title=rule.title,
-                severity=hit.severity,
-                tactics=json.dumps(list(rule.tactics)),
-                techniques=json.dumps(list(rule.techniques)),
-                src_ip=hit.src_ip,
-                dst_ip=hit.dst_ip,
-                dst_port=hit.dst_port,
-                protocol=hit.protocol,
-                resource_id=hit.resource_id,
-                subscription_id=hit.subscription_id,
-                first_seen=iso(hit.first_seen),
-                last_seen=iso(hit.last_seen),
-                flow_count=hit.flow_count,
-                bytes=hit.bytes,
-                windows=1,
-                evidence=json.dumps(hit.evidence),
-                first_bucket=iso(hit.bucket),
-                last_bucket_end=iso(hit.bucket_end),
-                status="suppressed" if cover else "open",
-                status_by=f"suppression:{cover.id}" if cover else None,
-                status_at=iso(now) if cover else None,
-                note=cover.rule.reason if cover else None,
-                created_at=iso(now),
-                updated_at=iso(now),
-            )
-        )
-        return finding.id
+        row = _new_row(tenant_id, rule, key, hit, active=active, now=now)
+        c.execute(findings.insert().values(**row))
+        return str(row["id"])
 
     # Reading and triage ------------------------------------------------------------------
 
@@ -433,6 +417,50 @@ class FindingLedger:
             )
             for row in rows
         ]
+
+
+def _new_row(
+    tenant_id: str,
+    rule: RuleMeta,
+    key: str,
+    hit: Hit,
+    *,
+    active: Sequence[StoredSuppression],
+    now: dt.datetime,
+) -> dict[str, Any]:
+    """The ``findings`` row a new hit opens: suppressed at once when a suppression covers it."""
+    finding = _finding_of(tenant_id, rule, key, hit)
+    cover = next((s for s in active if s.rule.covers(finding, now)), None)
+    return {
+        "id": finding.id,
+        "tenant_id": tenant_id,
+        "rule_id": rule.id,
+        "dedup_key": key,
+        "title": rule.title,
+        "severity": hit.severity,
+        "tactics": json.dumps(list(rule.tactics)),
+        "techniques": json.dumps(list(rule.techniques)),
+        "src_ip": hit.src_ip,
+        "dst_ip": hit.dst_ip,
+        "dst_port": hit.dst_port,
+        "protocol": hit.protocol,
+        "resource_id": hit.resource_id,
+        "subscription_id": hit.subscription_id,
+        "first_seen": iso(hit.first_seen),
+        "last_seen": iso(hit.last_seen),
+        "flow_count": hit.flow_count,
+        "bytes": hit.bytes,
+        "windows": 1,
+        "evidence": json.dumps(hit.evidence),
+        "first_bucket": iso(hit.bucket),
+        "last_bucket_end": iso(hit.bucket_end),
+        "status": "suppressed" if cover else "open",
+        "status_by": f"suppression:{cover.id}" if cover else None,
+        "status_at": iso(now) if cover else None,
+        "note": cover.rule.reason if cover else None,
+        "created_at": iso(now),
+        "updated_at": iso(now),
+    }
 
 
 def _hit_key(
