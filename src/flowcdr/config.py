@@ -6,7 +6,7 @@ secrets masked.
 """
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import platformdirs
 from pydantic import Field, SecretStr, field_validator
@@ -112,6 +112,44 @@ class Settings(BaseSettings):
     azure_ca_bundle: Path | None = Field(
         default=None,
         description="CA bundle trusted for the Resource Manager endpoint (default: the system's).",
+    )
+    flows_backend: Literal["duckdb", "clickhouse"] = Field(
+        default="duckdb",
+        description="Flow store: duckdb (one file in data_dir, one gateway) or clickhouse "
+        "(clickhouse_url; without it chDB in this process, in data_dir). See scale-out.md.",
+    )
+    clickhouse_url: str | None = Field(
+        default=None,
+        pattern=r"^https?://[^/?#]+/?$",
+        description="HTTP(S) address of the ClickHouse server or cluster for the clickhouse "
+        "backend, such as https://clickhouse:8443.",
+    )
+    clickhouse_database: str = Field(
+        default="flowcdr",
+        pattern=r"^[A-Za-z_][A-Za-z0-9_]*$",
+        description="ClickHouse database of the flows, created if missing.",
+    )
+    clickhouse_user: str = Field(default="default", description="ClickHouse user.")
+    clickhouse_password: SecretStr | None = Field(
+        default=None, description="ClickHouse password (never logged or shown)."
+    )
+    clickhouse_cluster: str | None = Field(
+        default=None,
+        pattern=r"^[A-Za-z_][A-Za-z0-9_]*$",
+        description="Cluster name: tables are created ON CLUSTER, Replicated, behind "
+        "Distributed tables (default: one server, plain MergeTree).",
+    )
+    clickhouse_minute_rollup_days: int = Field(
+        default=30,
+        ge=1,
+        le=3650,
+        description="How long ClickHouse keeps 1-minute rollups (at least retention_days).",
+    )
+    clickhouse_hour_rollup_days: int = Field(
+        default=400,
+        ge=1,
+        le=3650,
+        description="How long ClickHouse keeps 1-hour rollups (at least the 1-minute ones).",
     )
     config_file: Path | None = Field(
         default=None, description="TOML file read for settings not given in the environment."

@@ -23,6 +23,7 @@ from fastapi.concurrency import run_in_threadpool
 from flowcdr.api.leases import release, renewed, take
 from flowcdr.api.services import Services
 from flowcdr.detect.continuous import Pass
+from flowcdr.store.clickhouse import Connection
 from flowcdr.store.flows import DuckFlowStore
 from flowcdr.store.lease import Lease, holder_name
 
@@ -39,11 +40,18 @@ def resume(services: Services) -> None:
     since = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=RESUME_SECONDS)
     reader = services.flows.reader()
     try:
-        spans = reader.execute(
-            "SELECT tenant_id, min(time), max(time) FROM flows WHERE ingested_at >= ? "
-            "GROUP BY tenant_id",
-            [since],
-        ).fetchall()
+        if isinstance(reader, Connection):
+            spans = reader.rows(
+                "SELECT tenant_id, min(time), max(time) FROM flows "
+                "WHERE ingested_at >= {since:DateTime64(6, 'UTC')} GROUP BY tenant_id",
+                {"since": since},
+            )
+        else:
+            spans = reader.execute(
+                "SELECT tenant_id, min(time), max(time) FROM flows WHERE ingested_at >= ? "
+                "GROUP BY tenant_id",
+                [since],
+            ).fetchall()
     finally:
         reader.close()
     for tenant_id, first, last in spans:

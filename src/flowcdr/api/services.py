@@ -1,6 +1,7 @@
 """What the routes need, built once per app from the settings."""
 
 import datetime as dt
+import logging
 from dataclasses import dataclass
 
 import flowcdr.detections
@@ -22,8 +23,11 @@ from flowcdr.inventory.posture import DuckFlowEvidence, FlowEvidence, audit
 from flowcdr.inventory.store import InventoryStore
 from flowcdr.inventory.sync import InventorySync, PostSyncHook, client_secret_credential
 from flowcdr.store import keys
+from flowcdr.store.backend import AnyFlowStore, open_flow_store
 from flowcdr.store.control import ControlStore
 from flowcdr.store.flows import DuckFlowStore
+
+log = logging.getLogger(__name__)
 
 
 def posture_audit(evidence: FlowEvidence, ledger: FindingLedger) -> PostSyncHook:
@@ -39,7 +43,7 @@ def posture_audit(evidence: FlowEvidence, ledger: FindingLedger) -> PostSyncHook
 class Services:
     settings: Settings
     store: ControlStore
-    flows: DuckFlowStore
+    flows: AnyFlowStore
     signer: TokenSigner
     throttle: Throttle
     rules: dict[str, Rule]
@@ -71,11 +75,7 @@ class Services:
             min_rerun_seconds=settings.detect_interval_seconds,
             on_change=notifier.findings_changed,
         )
-        flows = DuckFlowStore.open(
-            settings.data_dir / "flows.duckdb",
-            merge_seconds=settings.ingest_merge_seconds,
-            on_merge=detector.touched,
-        )
+        flows = open_flow_store(settings, on_merge=detector.touched)
         inventory = InventoryStore(store)
         arm = ArmSettings(
             settings.azure_arm_url.rstrip("/"),
@@ -84,7 +84,10 @@ class Services:
         syncer = InventorySync(
             store, inventory, arm, client_secret_credential(settings.azure_authority)
         )
-        syncer.hooks.append(posture_audit(DuckFlowEvidence(flows.reader), ledger))
+        if isinstance(flows, DuckFlowStore):  # its flow evidence is a DuckDB query for now
+            syncer.hooks.append(posture_audit(DuckFlowEvidence(flows.reader), ledger))
+        else:
+            log.warning("the posture audit is not run: its flow evidence reads DuckDB only")
         notifier.start()
         return cls(
             settings,

@@ -15,11 +15,9 @@ import time
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 
-import duckdb
-
 from flowcdr.detect.ledger import FindingLedger
 from flowcdr.detect.rule import Rule, TunableValue
-from flowcdr.detect.runner import floor_to, rule_hits
+from flowcdr.detect.runner import Flows, floor_to, rule_hits
 
 # A rule's windows are re-evaluated at most this many times per window length.
 RERUNS_PER_WINDOW = 12
@@ -68,7 +66,7 @@ class ContinuousDetector:
             for rule_id in self._enabled_for(tenant_id):
                 self._mark((tenant_id, rule_id), first, last)
 
-    def run(self, db: duckdb.DuckDBPyConnection, now: dt.datetime) -> Pass:
+    def run(self, db: Flows, now: dt.datetime) -> Pass:
         """Evaluate every due rule over the windows its tenant's new flows touched."""
         evaluations = failures = 0
         changed: set[str] = set()

@@ -17,6 +17,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pyarrow as pa
 
@@ -57,6 +58,12 @@ INSERT_SETTINGS = {"deduplicate_blocks_in_dependent_materialized_views": 1}
 otherwise count a replayed batch twice)."""
 
 
+def _shown(url: str) -> str:
+    """A server URL fit for a message or a log: no user or password."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.hostname}" + (f":{parts.port}" if parts.port else "")
+
+
 def dedup_token(*parts: str) -> str:
     """An insert deduplication token for a batch: a digest, so no caller text reaches SQL."""
     return hashlib.sha256("\0".join(parts).encode()).hexdigest()
@@ -87,6 +94,29 @@ class Connection(ABC):
         table = self.query(sql, params)
         columns = [column.to_pylist() for column in table.columns]
         return list(zip(*columns, strict=True)) if columns else []
+
+
+class Borrowed(Connection):
+    """A store's connection lent to one caller: closing it returns it (the store closes the
+    connection itself), so callers written for DuckDB's per-thread cursors work unchanged."""
+
+    def __init__(self, connection: Connection) -> None:
+        self._connection = connection
+
+    def use(self, database: str) -> None:
+        self._connection.use(database)
+
+    def query(self, sql: str, params: Params | None = None) -> pa.Table:
+        return self._connection.query(sql, params)
+
+    def command(self, sql: str, params: Params | None = None) -> None:
+        self._connection.command(sql, params)
+
+    def insert(self, table: str, data: pa.Table, token: str) -> None:
+        self._connection.insert(table, data, token)
+
+    def close(self) -> None:
+        """Nothing to release."""
 
 
 class ChdbConnection(Connection):
@@ -146,8 +176,8 @@ class ServerConnection(Connection):
                 autogenerate_session_id=False,
                 settings=SESSION_SETTINGS,
             )
-        except Exception as error:  # the driver's own errors name the URL, never the password
-            raise FlowcdrError(f"cannot connect to ClickHouse at {url}: {error}") from None
+        except Exception as error:  # the driver's errors name the server, never the password
+            raise FlowcdrError(f"cannot connect to ClickHouse at {_shown(url)}: {error}") from None
 
     def use(self, database: str) -> None:
         self._client.database = database

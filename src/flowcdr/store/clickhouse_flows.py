@@ -25,7 +25,13 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from flowcdr.formats.schema import STORED_SCHEMA
-from flowcdr.store.clickhouse import ChdbConnection, Connection, ServerConnection, dedup_token
+from flowcdr.store.clickhouse import (
+    Borrowed,
+    ChdbConnection,
+    Connection,
+    ServerConnection,
+    dedup_token,
+)
 from flowcdr.store.clickhouse_schema import ADDRESSES, ROLLUPS, Layout, ddl
 from flowcdr.store.flows import Admission, Batch, MergeListener
 
@@ -99,8 +105,8 @@ class ClickFlowStore:
         return cls(connection, layout, on_merge)
 
     def reader(self) -> Connection:
-        """The connection queries run on (it serializes or pools as its engine needs)."""
-        return self._db
+        """A connection for a caller to query and close (the engine serializes or pools)."""
+        return Borrowed(self._db)
 
     def admit(self, batch: Batch) -> Admission:
         """Insert the batch unless its key was admitted before; returns the batch's answer."""

@@ -27,6 +27,7 @@ from flowcdr.store import flowquery as fq
 from flowcdr.store import rollups
 from flowcdr.store.clickhouse import Connection
 from flowcdr.store.clickhouse_schema import ADDRESSES, address_text
+from flowcdr.store.flows import ConnectorHealth, ResourceHealth
 
 _INBOUND, _ = DIRECTIONS
 _, _DENY = DECISIONS
@@ -364,3 +365,44 @@ def resources(
         fq.ResourceTraffic(resource_id, int(flows_), int(in_), int(out))
         for resource_id, flows_, in_, out in reader.rows(sql, params.values)
     ]
+
+
+# --- data health -----------------------------------------------------------------------------
+
+
+def source_health(
+    reader: Connection, tenant_id: str
+) -> tuple[list[ConnectorHealth], list[ResourceHealth]]:
+    """What each connector delivered and how fresh each resource is (``flows.source_health``).
+
+    A batch admitted by two gateways at once has two rows until they fold: each key counts once.
+    """
+    params = {"tenant": tenant_id}
+    connectors = [
+        ConnectorHealth(connector, int(batches), int(flows_), int(rejected), int(replays), at)
+        for connector, batches, flows_, rejected, replays, at in reader.rows(
+            "SELECT connector_id, count(), sum(flows), sum(rejected), "
+            "sum(coalesce(replays, 0)), max(admitted_at) FROM ("
+            "  SELECT idempotency_key, any(connector_id) AS connector_id, any(flows) AS flows, "
+            "  any(rejected) AS rejected, min(admitted_at) AS admitted_at FROM ingest_batches "
+            "  WHERE tenant_id = {tenant:String} GROUP BY idempotency_key"
+            ") AS b LEFT JOIN ("
+            "  SELECT idempotency_key, count() AS replays FROM ingest_replays "
+            "  WHERE tenant_id = {tenant:String} GROUP BY idempotency_key"
+            ") AS r USING (idempotency_key) "
+            "GROUP BY connector_id ORDER BY connector_id NULLS FIRST",
+            params,
+        )
+    ]
+    resources = [
+        ResourceHealth(connector, resource, int(count), last, ingested, float(lag))
+        for connector, resource, count, last, ingested, lag in reader.rows(
+            "SELECT connector_id, resource_id, count(), max(time), max(ingested_at), "
+            "(toUnixTimestamp64Micro(argMax(ingested_at, time)) "
+            "- toUnixTimestamp64Micro(max(time))) / 1e6 "
+            "FROM flows WHERE tenant_id = {tenant:String} GROUP BY connector_id, resource_id "
+            "ORDER BY connector_id NULLS FIRST, resource_id",
+            params,
+        )
+    ]
+    return connectors, resources

@@ -59,6 +59,13 @@ class Layout:
         for name in ("flows_days", "minute_days", "hour_days"):
             if getattr(self, name) < 1:
                 raise FlowcdrError(f"clickhouse {name} must be at least 1")
+        if not self.flows_days <= self.minute_days <= self.hour_days:
+            # The insights read a rollup in place of the flows of its buckets.
+            raise FlowcdrError(
+                "clickhouse rollups must be kept at least as long as the flows, the hourly "
+                f"at least as long as the minute ones: got flows {self.flows_days}, minute "
+                f"{self.minute_days}, hour {self.hour_days} days"
+            )
 
 
 def address_text(column: str) -> str:

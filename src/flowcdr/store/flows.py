@@ -28,6 +28,7 @@ import pyarrow.compute as pc
 from flowcdr.errors import FlowcdrError
 from flowcdr.formats.schema import CLOSED_VALUES, STORED_SCHEMA
 from flowcdr.store import rollups
+from flowcdr.store.clickhouse import Connection
 from flowcdr.store.journal import Entry, Journal
 
 T = TypeVar("T")
@@ -529,9 +530,13 @@ class ResourceHealth:
 
 
 def source_health(
-    reader: duckdb.DuckDBPyConnection, tenant_id: str
+    reader: duckdb.DuckDBPyConnection | Connection, tenant_id: str
 ) -> tuple[list[ConnectorHealth], list[ResourceHealth]]:
     """Data health of a tenant: what each connector delivered, and how fresh each resource is."""
+    if isinstance(reader, Connection):  # the ClickHouse flow store
+        from flowcdr.store import clickhouse_query
+
+        return clickhouse_query.source_health(reader, tenant_id)
     connectors = [
         ConnectorHealth(*row)
         for row in reader.execute(

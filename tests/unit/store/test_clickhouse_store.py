@@ -135,9 +135,14 @@ def test_a_cluster_layout_creates_replicated_shards_behind_distributed_tables() 
 
 @pytest.mark.parametrize(
     "layout",
-    [{"database": "flows; DROP TABLE x"}, {"cluster": "a`b"}, {"flows_days": 0}],
+    [
+        {"database": "flows; DROP TABLE x"},
+        {"cluster": "a`b"},
+        {"flows_days": 0},
+        {"flows_days": 60, "minute_days": 30},
+    ],
 )
-def test_a_layout_refuses_names_that_are_not_identifiers(layout: dict[str, object]) -> None:
+def test_a_layout_refuses_bad_names_and_retentions(layout: dict[str, object]) -> None:
     with pytest.raises(FlowcdrError, match="clickhouse"):
         Layout(**layout)  # type: ignore[arg-type]
 

@@ -13,7 +13,6 @@ import io
 from collections.abc import Callable, Iterator
 from typing import Annotated, Any, TypeVar
 
-import duckdb
 import numpy as np
 import pyarrow as pa
 import pyarrow.csv as pcsv
@@ -27,6 +26,7 @@ from flowcdr.api.errors import ERROR_RESPONSES, ApiError
 from flowcdr.api.services import Services
 from flowcdr.formats.schema import DECISIONS, DIRECTIONS, FLOW_TYPES, SCOPES, STATES
 from flowcdr.store import flowquery
+from flowcdr.store.backend import FlowReader
 from flowcdr.store.flowquery import PAGE_MAX, FilterError, FlowFilter, parse_network
 
 router = APIRouter(prefix="/cdr/v1", tags=["flows"])
@@ -91,7 +91,7 @@ def flow_filter(
 FlowFilterDep = Annotated[FlowFilter, Depends(flow_filter)]
 
 
-async def query(found: Services, work: Callable[[duckdb.DuckDBPyConnection], T]) -> T:
+async def query(found: Services, work: Callable[[FlowReader], T]) -> T:
     """``work`` on a reader of its own, in a worker thread: DuckDB calls block, and a DuckDB
     connection is not for sharing between threads."""
 
