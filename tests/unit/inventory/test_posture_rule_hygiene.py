@@ -1,8 +1,11 @@
 """What an NSG rule covers, shadowed rules and unused allows."""
 
+import dataclasses
+
 import pytest
 
-from flowcdr.inventory.model import SecurityRule
+from flowcdr.inventory.model import SecurityRule, rid
+from flowcdr.inventory.posture.evidence import NsgTraffic, RuleTraffic
 from flowcdr.inventory.posture.nsg_rules import (
     port_ranges,
     ports_cover,
@@ -11,7 +14,7 @@ from flowcdr.inventory.posture.nsg_rules import (
 )
 from flowcdr.inventory.posture.rule_hygiene import SHADOWED, UNUSED
 
-from .estate import NSG_DB, NSG_WEB, estate, rule, with_rules
+from .estate import NOW, NSG_DB, NSG_WEB, estate, rule, with_rules
 from .posture_helpers import issues, traffic
 
 
@@ -151,3 +154,19 @@ def test_deny_and_default_rules_are_never_unused() -> None:
     snapshot = with_rules(estate(), NSG_WEB, rule("DenyTelnet", 90, access="Deny", ports=("23",)))
     used = traffic(NSG_WEB, AllowHttpsInBound=(5, 0, 0), AllowSshFromCorp=(1, 0, 0))
     assert issues(UNUSED, snapshot, used) == []
+
+
+def test_a_long_rule_name_the_flow_log_cut_short_still_counts_as_used() -> None:
+    name = "AllowPartnerSftpFromTheDataExchangeNetworkOfContosoForTheNightlyBatch01"
+    long_rule = rule(name, 120, src=("198.51.100.0/24",), ports=("22",))
+    snapshot = with_rules(estate(), NSG_WEB, long_rule)
+
+    def logged_as(logged_name: str) -> dict[str, NsgTraffic]:
+        found = traffic(NSG_WEB, AllowHttpsInBound=(5, 0, 0), AllowSshFromCorp=(1, 0, 0))
+        nsg = found[rid(NSG_WEB)]
+        used = RuleTraffic(7, 0, 0, NOW)
+        return {rid(NSG_WEB): dataclasses.replace(nsg, rules={**nsg.rules, logged_name: used})}
+
+    assert issues(UNUSED, snapshot, logged_as(name[:65].lower())) == []
+    # A short logged name is another rule, not a cut one.
+    assert [issue.rule for issue in issues(UNUSED, snapshot, logged_as("allow"))] == [name]

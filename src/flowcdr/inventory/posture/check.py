@@ -27,6 +27,8 @@ from flowcdr.inventory.posture.evidence import NsgScope, NsgTraffic, RuleTraffic
 from flowcdr.inventory.posture.nsg_rules import shadowing_rule
 
 PREFIX = "posture."
+_LOGGED_NAME = 64
+"""NSG flow logs may truncate rule names longer than about this (research/formats.md)."""
 
 
 @dataclass(frozen=True)
@@ -120,7 +122,18 @@ class Audited:
     def rule_traffic(self, nsg_id: str, rule: str) -> tuple[NsgTraffic | None, RuleTraffic | None]:
         """The NSG's logged traffic and the rule's share of it (None when there is none)."""
         nsg = (self.traffic or {}).get(rid(nsg_id))
-        return nsg, None if nsg is None else nsg.rules.get(rule_key(rule))
+        if nsg is None:
+            return None, None
+        key = rule_key(rule)
+        if key in nsg.rules or len(key) <= _LOGGED_NAME:
+            return nsg, nsg.rules.get(key)
+        # Flow logs cut long rule names: the logged name is then a prefix of the rule's.
+        cut = [
+            traffic
+            for logged, traffic in nsg.rules.items()
+            if len(logged) >= _LOGGED_NAME and key.startswith(logged)
+        ]
+        return nsg, max(cut, key=lambda traffic: traffic.flows, default=None)
 
 
 @dataclass(frozen=True)
