@@ -1,6 +1,8 @@
-"""Ingest benchmark: flows/s through a real ``flowcdr serve`` into DuckDB, next to pure parsing.
+"""Ingest benchmark: flows/s through a real ``flowcdr serve`` into DuckDB and into ClickHouse
+(chDB), next to pure parsing.
 
     .venv/bin/python bench/ingest.py [--mb 200] [--batch-mb 8] [--senders 2 4] [--seed 1]
+                                     [--backends duckdb clickhouse]
 
 The parse benchmark (bench/parse.py) shows how fast bytes become Arrow; this one shows how much
 of that survives the rest of the way a collector's data travels: HTTP, gzip, authentication,
@@ -24,6 +26,12 @@ so the ratio is not skewed by a different machine, build or day.
   acknowledgement is shown beside it). Before the server is stopped, its
   peak RSS (VmHWM) and CPU time are read from /proc; after, ``flows.duckdb`` is opened read-only
   and its rows are counted.
+
+``--backends`` runs each sender count once per flow store (``flows_backend``): DuckDB, and
+ClickHouse through chDB in the server's process (no server URL; what was measured is the
+ClickHouse engine and its inserts, not a network hop). The table shows both, with the bytes
+each store takes on disk per flow (the whole store after the server stopped: for DuckDB the
+file, for chDB its folder, rollups and batch keys included).
 
 Targets are printed as PASS/MISS for humans and never fail the run (a shared VM is too noisy
 for a hard timing gate). Wrong results do exit 1: a batch never acknowledged, acknowledged flows
@@ -236,15 +244,16 @@ def add_admin(data_dir: Path, password: str) -> None:
 class Server:
     """One ``flowcdr serve`` process; always stopped by ``stop`` (terminate, then kill)."""
 
-    def __init__(self, data_dir: Path) -> None:
+    def __init__(self, data_dir: Path, backend: str = "duckdb") -> None:
         self.data_dir = data_dir
         self.port = free_port()
         self.log_path = data_dir / "serve.log"
         self._log = self.log_path.open("wb")
         options = ("--host", HOST, "--port", str(self.port), "--data-dir", str(data_dir))
         command = flowcdr_command("serve", *options)
+        env = {**_clean_env(), "FLOWCDR_FLOWS_BACKEND": backend}
         self.process = subprocess.Popen(
-            command, stdout=self._log, stderr=subprocess.STDOUT, env=_clean_env()
+            command, stdout=self._log, stderr=subprocess.STDOUT, env=env
         )
 
     def wait_ready(self) -> None:
@@ -496,6 +505,7 @@ def wait_queryable(port: int, jwt: str, flows: int) -> float:
 class IngestRun:
     senders: int
     batches: int
+    backend: str = "duckdb"
     seconds: float = 0.0
     """First send to every acknowledged flow queryable in DuckDB."""
     ack_seconds: float = 0.0
@@ -514,6 +524,24 @@ class IngestRun:
     stored_size: int = 0
     problems: list[str] = field(default_factory=list)
     """Why the run's results are wrong; empty when they are right."""
+
+
+def count_stored_clickhouse(path: Path) -> tuple[int, int, int]:
+    """(flow rows, batch rows, sum of batch flows) in a chDB store, opened after the server."""
+    from flowcdr.store.clickhouse import ChdbConnection
+
+    db = ChdbConnection(path)
+    try:
+        db.use("flowcdr")
+        ((rows,),) = db.rows("SELECT count() FROM flows")
+        ((batches, flows),) = db.rows("SELECT count(), sum(flows) FROM ingest_batches FINAL")
+    finally:
+        db.close()
+    return int(rows), int(batches), int(flows)
+
+
+def folder_size(path: Path) -> int:
+    return sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
 
 
 def count_stored(path: Path) -> tuple[int, int, int]:
@@ -552,15 +580,17 @@ def fresh_data_dir(label: str, keep: bool) -> Iterator[DataDir]:
             shutil.rmtree(found.path, ignore_errors=True)
 
 
-def run_ingest(payloads: Sequence[Payload], senders: int, keep: bool) -> IngestRun:
+def run_ingest(
+    payloads: Sequence[Payload], senders: int, keep: bool, backend: str = "duckdb"
+) -> IngestRun:
     """One fresh server, every batch sent by ``senders`` threads, then the store checked."""
-    run = IngestRun(senders=senders, batches=len(payloads))
+    run = IngestRun(senders=senders, batches=len(payloads), backend=backend)
     password = secrets.token_urlsafe(18)
     tag = f"bench-{senders}-{secrets.token_hex(4)}"
-    with fresh_data_dir(f"{senders}senders", keep) as found:
+    with fresh_data_dir(f"{backend}-{senders}senders", keep) as found:
         data_dir = found.path
         add_admin(data_dir, password)
-        server = Server(data_dir)
+        server = Server(data_dir, backend)
         try:
             server.wait_ready()
             jwt = sign_in(server.port, password)
@@ -586,9 +616,14 @@ def run_ingest(payloads: Sequence[Payload], senders: int, keep: bool) -> IngestR
             run.replays += s.replays
             run.latencies += s.latencies
             run.problems += s.failures
-        store = data_dir / "flows.duckdb"
-        run.stored_size = store.stat().st_size
-        run.stored_rows, run.stored_batches, batch_flows = count_stored(store)
+        if backend == "clickhouse":
+            store = data_dir / "flows.chdb"
+            run.stored_size = folder_size(store)
+            run.stored_rows, run.stored_batches, batch_flows = count_stored_clickhouse(store)
+        else:
+            store = data_dir / "flows.duckdb"
+            run.stored_size = store.stat().st_size
+            run.stored_rows, run.stored_batches, batch_flows = count_stored(store)
         if run.acked != len(payloads):
             run.problems.append(f"{run.acked} of {len(payloads)} batches acknowledged")
         if run.stored_rows != run.flows:
@@ -646,6 +681,7 @@ def stages(payloads: Sequence[Payload]) -> dict[str, float]:
 # --- report -----------------------------------------------------------------------------------
 
 HEADERS = [
+    "store",
     "senders",
     "batches",
     "acked s",
@@ -660,6 +696,7 @@ HEADERS = [
     "peak RSS MB",
     "stored rows",
     "DB MB",
+    "MB/M flows",
     "stop s",
 ]
 
@@ -668,6 +705,7 @@ def cells(run: IngestRun, parse_rate: float, raw_size: int) -> list[str]:
     rate = run.flows / run.seconds
     latencies = run.latencies or [0.0]
     return [
+        run.backend,
         str(run.senders),
         f"{run.acked}/{run.batches}",
         f"{run.ack_seconds:.2f}",
@@ -682,6 +720,7 @@ def cells(run: IngestRun, parse_rate: float, raw_size: int) -> list[str]:
         f"{run.peak_rss / MB:.0f}",
         f"{run.stored_rows:,}",
         f"{run.stored_size / MB:.0f}",
+        f"{run.stored_size / MB / max(run.stored_rows, 1) * 1e6:.1f}",
         f"{run.stop_seconds:.1f}",
     ]
 
@@ -726,6 +765,13 @@ def main() -> int:
         "--stages", action="store_true", help="also time the ingest path in process, stage by stage"
     )
     parser.add_argument("--keep-data", action="store_true", help="keep each run's data dir")
+    parser.add_argument(
+        "--backends",
+        nargs="+",
+        choices=["duckdb", "clickhouse"],
+        default=["duckdb", "clickhouse"],
+        help="flow stores, one run each per sender count (duckdb clickhouse: chDB in process)",
+    )
     args = parser.parse_args()
     if min(args.senders) < 1 or args.batch_mb <= 0:
         parser.error("--senders must be >= 1 and --batch-mb > 0")
@@ -750,33 +796,45 @@ def main() -> int:
 
     runs = []
     for senders in args.senders:
-        run = run_ingest(payloads, senders, args.keep_data)
-        runs.append(run)
-        rate = run.flows / run.seconds
-        label = senders_label(senders)
-        print(f"{label}: {run.flows:,} flows in {run.seconds:.2f} s ({rate:,.0f}/s)")
+        for backend in args.backends:
+            run = run_ingest(payloads, senders, args.keep_data, backend)
+            runs.append(run)
+            rate = run.flows / run.seconds
+            label = f"{backend}, {senders_label(senders)}"
+            print(f"{label}: {run.flows:,} flows in {run.seconds:.2f} s ({rate:,.0f}/s)")
     print()
     print_table([cells(run, parse_rate, raw_size) for run in runs])
     print(
         f"flows/s and MB/s (decompressed): first send until every acknowledged flow is "
-        f"queryable in DuckDB (seconds; acked s: until the last answer); of parse: share "
+        f"queryable in the store (seconds; acked s: until the last answer); of parse: share "
         f"of the pure parse_blob rate ({parse_rate:,.0f} flows/s); server CPU: its CPU time / "
         f"wall time while sending ({os.cpu_count()} cores here); stop s: SIGTERM to exit "
-        f"(final DuckDB checkpoint)."
+        f"(final DuckDB checkpoint); MB/M flows: the store on disk per million flows."
     )
+    by_key = {(run.senders, run.backend): run for run in runs}
+    for senders in args.senders:
+        duck, click = by_key.get((senders, "duckdb")), by_key.get((senders, "clickhouse"))
+        if duck and click:
+            speed = (click.flows / click.seconds) / (duck.flows / duck.seconds)
+            size = (click.stored_size / click.stored_rows) / (duck.stored_size / duck.stored_rows)
+            print(
+                f"{senders_label(senders)}: chDB / DuckDB = {speed:.2f}x the flows/s, "
+                f"{size:.2f}x the bytes per flow"
+            )
     print()
     wrong = False
     for run in runs:
         rate = run.flows / run.seconds
         share = rate / parse_rate
+        label = f"{run.backend}, {senders_label(run.senders)}"
         verdict(
-            f"{senders_label(run.senders)}, flows/s into DuckDB",
+            f"{label}, flows/s into the store",
             f"{rate:,.0f}",
             f">= {TARGET_FLOWS_PER_SECOND:,}",
             rate >= TARGET_FLOWS_PER_SECOND,
         )
         verdict(
-            f"{senders_label(run.senders)}, share of pure parse rate",
+            f"{label}, share of pure parse rate",
             f"{share:.1%}",
             f">= {TARGET_PARSE_SHARE:.0%}",
             share >= TARGET_PARSE_SHARE,
@@ -784,10 +842,10 @@ def main() -> int:
         if run.flows != pure.flows:
             run.problems.append(f"{run.flows:,} flows acked, parse_blob finds {pure.flows:,}")
         for problem in run.problems:
-            print(f"  WRONG  {senders_label(run.senders)}: {problem}")
+            print(f"  WRONG  {label}: {problem}")
         if run.reconnects or run.replays:
             print(
-                f"  info  {senders_label(run.senders)}: {run.reconnects} lost answers retried, "
+                f"  info  {label}: {run.reconnects} lost answers retried, "
                 f"{run.replays} replayed keys"
             )
         wrong |= bool(run.problems)

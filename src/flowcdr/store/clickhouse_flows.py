@@ -13,9 +13,9 @@ flows and the batch rows fold into one (ReplacingMergeTree).
 """
 
 import datetime as dt
-import ipaddress
 import json
 import logging
+import socket
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -45,25 +45,28 @@ def _packed_texts(texts: pa.Array) -> pa.Array:
     for text in texts.to_pylist():
         if text is None:
             packed.append(None)
-            continue
-        address = ipaddress.ip_address(text)
-        packed.append(_V4_MAPPED + address.packed if address.version == 4 else address.packed)
+        elif ":" in text:
+            packed.append(socket.inet_pton(socket.AF_INET6, text))
+        else:
+            packed.append(_V4_MAPPED + socket.inet_pton(socket.AF_INET, text))
     return pa.array(packed, pa.binary(16))
 
 
 def packed_addresses(table: pa.Table) -> pa.Table:
-    """The stored columns with addresses packed; dictionary columns convert each value once."""
+    """The stored columns with addresses packed. Each distinct address is converted once:
+    the chunks' dictionaries are unified first (a batch repeats addresses across chunks)."""
     table = table.select(STORED_SCHEMA.names)
     for name in ADDRESSES:
-        chunks = []
-        for chunk in table.column(name).chunks:
-            if pa.types.is_dictionary(chunk.type):
-                chunks.append(_packed_texts(chunk.dictionary).take(chunk.indices))
-            else:
-                chunks.append(_packed_texts(chunk))
+        column = table.column(name)
+        if pa.types.is_dictionary(column.type):
+            column = column.unify_dictionaries()
+            values = _packed_texts(column.chunks[0].dictionary) if column.num_chunks else None
+            chunks = [values.take(chunk.indices) for chunk in column.chunks if values is not None]
+        else:
+            chunks = [_packed_texts(chunk) for chunk in column.chunks]
         index = table.schema.get_field_index(name)
-        column = pa.chunked_array(chunks, pa.binary(16))
-        table = table.set_column(index, pa.field(name, pa.binary(16), nullable=False), column)
+        packed = pa.chunked_array(chunks, pa.binary(16))
+        table = table.set_column(index, pa.field(name, pa.binary(16), nullable=False), packed)
     return table
 
 

@@ -32,7 +32,8 @@ ADDRESSES = ("src_ip", "dst_ip")
 SKIPPED = ("src_ip", "dst_ip", "src_port", "dst_port")
 """Columns with a bloom-filter skipping index: the filters that look for a needle."""
 ROLLUPS = {"flows_1m": 60, "flows_1h": 3600}
-"""Rollup table -> bucket seconds."""
+"""Rollup table -> bucket seconds; the finest is fed by the flows, the others by it."""
+FINEST = "flows_1m"
 # Inserts remembered for deduplication by token on a non-replicated MergeTree (a batch of
 # several days is several blocks). Replicated tables keep their own window (default 1000).
 DEDUP_WINDOW = 10_000
@@ -157,29 +158,25 @@ _REMOTE_COUNTRY = "if(direction = 'inbound', src_country, dst_country)"
 # (dimension code, value, protocol, condition): the rollups of ``rollups.py`` in ClickHouse.
 _PARTS = (
     (rollups.SERIES, "''", "0", "1"),
-    (rollups.TALKERS, address_text("src_ip"), "0", "1"),
+    (rollups.TALKERS, "src", "0", "1"),
     (rollups.PORTS, "toString(dst_port)", "protocol", "1"),
     (rollups.COUNTRIES, f"assumeNotNull({_REMOTE_COUNTRY})", "0", f"{_REMOTE_COUNTRY} IS NOT NULL"),
     (rollups.RULES, "assumeNotNull(rule)", "0", "rule IS NOT NULL"),
-    (rollups.DENIED_SOURCES, address_text("src_ip"), "0", "decision = 'deny'"),
+    (rollups.DENIED_SOURCES, "src", "0", "decision = 'deny'"),
 )
 
 
 def rollup_ddl(layout: Layout, name: str, seconds: int, days: int) -> list[str]:
-    """A rollup table and the view that fills it from every insert into ``flows``.
+    """A rollup table, and the view that fills it on every insert into its source.
 
     One row per (tenant, bucket, dimension, value, protocol); ``protocol`` is 0 except for
-    ports, and ``value`` is '' for the series. An ``arrayJoin`` over the dimensions makes one
-    pass over the inserted block.
+    ports, and ``value`` is '' for the series. The minute rollup unfolds each inserted flow into
+    its dimensions (one ``arrayJoin``, the source address turned to text once); the hour
+    rollup sums the minute rollup's new rows, a small fraction of the flows.
     """
     database = _name(layout.database)
     table = _stored(layout, name)
-    source = _stored(layout, "flows")
-    dimensions = ", ".join(
-        f"({code}, toString({value}), toUInt8({protocol}), toUInt8({condition}))"
-        for code, value, protocol, condition in _PARTS
-    )
-    return [
+    create = (
         f"CREATE TABLE IF NOT EXISTS {database}.{table}{_on(layout)} (\n"
         "    tenant_id LowCardinality(String),\n"
         "    bucket DateTime('UTC') CODEC(DoubleDelta, ZSTD(1)),\n"
@@ -192,22 +189,42 @@ def rollup_ddl(layout: Layout, name: str, seconds: int, days: int) -> list[str]:
         f") ENGINE = {_engine(layout, table, 'SummingMergeTree')}\n"
         "PARTITION BY toYYYYMM(bucket)\n"
         "ORDER BY (tenant_id, dimension, bucket, value, protocol)\n"
-        f"TTL bucket + INTERVAL {int(days)} DAY{_dedup(layout, ' SETTINGS ')}",
-        f"CREATE MATERIALIZED VIEW IF NOT EXISTS {database}.{table}_mv{_on(layout)} "  # noqa: S608 - names from settings, checked
-        f"TO {database}.{table} AS\n"
-        # The dimensions are unfolded in a subquery: the outer aliases (protocol, value) would
-        # otherwise shadow the columns the dimensions are computed from.
-        "SELECT tenant_id, bucket, tupleElement(d, 1) AS dimension, tupleElement(d, 2) AS value, "
-        "tupleElement(d, 3) AS protocol, count() AS flows, sum(b) AS bytes, sum(deny) AS denied\n"
-        "FROM (SELECT tenant_id, "
-        f"toStartOfInterval(time, INTERVAL {int(seconds)} SECOND) AS bucket, "
-        "coalesce(src_bytes, 0) + coalesce(dst_bytes, 0) AS b, "
-        "toUInt64(decision = 'deny') AS deny, "
-        f"arrayJoin([{dimensions}]) AS d FROM {database}.{source})\n"
-        "WHERE tupleElement(d, 4) = 1\n"
-        "GROUP BY tenant_id, bucket, dimension, value, protocol",
-        *_distributed(layout, name),
-    ]
+        f"TTL bucket + INTERVAL {int(days)} DAY{_dedup(layout, ' SETTINGS ')}"
+    )
+    view = f"CREATE MATERIALIZED VIEW IF NOT EXISTS {database}.{table}_mv{_on(layout)} "
+    interval = f"INTERVAL {int(seconds)} SECOND"
+    if name == FINEST:
+        dimensions = ", ".join(
+            f"({code}, toString({value}), toUInt8({protocol}), toUInt8({condition}))"
+            for code, value, protocol, condition in _PARTS
+        )
+        # The dimensions are unfolded in a subquery: the outer aliases (protocol, value)
+        # would otherwise shadow the columns the dimensions are computed from.
+        select = (
+            "SELECT tenant_id, bucket, tupleElement(d, 1) AS dimension, "  # noqa: S608 - names checked by Layout
+            "tupleElement(d, 2) AS value, tupleElement(d, 3) AS protocol, count() AS flows, "
+            "sum(b) AS bytes, sum(deny) AS denied\n"
+            f"FROM (SELECT tenant_id, toStartOfInterval(time, {interval}) AS bucket, "
+            "coalesce(src_bytes, 0) + coalesce(dst_bytes, 0) AS b, "
+            "toUInt64(decision = 'deny') AS deny, "
+            f"arrayJoin([{dimensions}]) AS d "
+            f"FROM (SELECT *, {address_text('src_ip')} AS src "
+            f"FROM {database}.{_stored(layout, 'flows')}))\n"
+            "WHERE tupleElement(d, 4) = 1\n"
+            "GROUP BY tenant_id, bucket, dimension, value, protocol"
+        )
+    else:
+        # Summed by the coarser bucket under another name, which becomes ``bucket`` only
+        # in the output: the minute rollup's own ``bucket`` column is in scope too.
+        select = (
+            "SELECT tenant_id, coarse AS bucket, dimension, value, protocol, "  # noqa: S608 - names checked by Layout
+            "sum(flows) AS flows, sum(bytes) AS bytes, sum(denied) AS denied\n"
+            f"FROM (SELECT tenant_id, toStartOfInterval(bucket, {interval}) AS coarse, "
+            "dimension, value, protocol, flows, bytes, denied "
+            f"FROM {database}.{_stored(layout, FINEST)})\n"
+            "GROUP BY tenant_id, coarse, dimension, value, protocol"
+        )
+    return [create, f"{view}TO {database}.{table} AS\n{select}", *_distributed(layout, name)]
 
 
 def batches_ddl(layout: Layout) -> list[str]:
