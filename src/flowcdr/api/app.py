@@ -32,6 +32,7 @@ from flowcdr.api.routes import (
 from flowcdr.api.services import Services
 from flowcdr.config import Settings
 from flowcdr.web import portal
+from flowcdr.web.headers import PortalHeaders
 
 log = logging.getLogger("flowcdr.api")
 
@@ -77,4 +78,5 @@ def create_app(settings: Settings) -> FastAPI:
     for router in (module.router for module in (*routers, scripts, connectors, inventory)):
         app.include_router(router)
     app.include_router(portal.router)
+    app.add_middleware(PortalHeaders)
     return app

@@ -1,0 +1,1 @@
+"""Injection, escaping, CSRF and headers, on the unit tests' in-process gateway and portal."""
