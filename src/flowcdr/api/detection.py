@@ -14,9 +14,12 @@ over its own flows.
 """
 
 import asyncio
+import contextlib
 import datetime as dt
 import logging
 import socket
+from collections.abc import Callable
+from typing import TypeVar
 
 from fastapi.concurrency import run_in_threadpool
 
@@ -27,6 +30,7 @@ from flowcdr.store.clickhouse import Connection
 from flowcdr.store.flows import DuckFlowStore
 from flowcdr.store.lease import Lease, holder_name
 
+T = TypeVar("T")
 RESUME_SECONDS = 3600
 # A lease lasts four passes (a minute at least): a holder renews it every pass, and while a
 # long pass runs; a gateway that died is replaced within this long.
@@ -84,14 +88,27 @@ async def detect_holding(services: Services, lease: Lease) -> Pass | None:
     if not await take(lease):
         return None
     async with renewed(lease):
-        return await run_in_threadpool(detect_once, services)
+        return await _to_the_end(detect_once, services)
+
+
+async def _to_the_end(work: Callable[[Services], T], services: Services) -> T:
+    """``work`` on a worker thread. When the gateway stops (this task cancelled), the thread
+    is waited for before the cancellation goes on: the lifespan closes the stores next, and
+    closing DuckDB under a running pass fails ("connection is busy")."""
+    running = asyncio.ensure_future(run_in_threadpool(work, services))
+    try:
+        return await asyncio.shield(running)
+    except asyncio.CancelledError:
+        with contextlib.suppress(Exception):
+            await running
+        raise
 
 
 async def keep_detecting(services: Services) -> None:
     lease = detection_lease(services)
     log.info("detection: as %s under lease %r", lease.holder, lease.name)
-    await run_in_threadpool(resume, services)
     try:
+        await _to_the_end(resume, services)
         while True:
             await asyncio.sleep(services.settings.detect_interval_seconds)
             try:
