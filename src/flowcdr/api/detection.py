@@ -6,11 +6,11 @@ a restart (or a crash between a merge and the next pass) does not leave recent f
 re-evaluating a window only replaces its hits, so this never duplicates a finding.
 
 Passes run under a lease in the control database (``flowcdr.store.lease``), named after the
-flow store they read. Gateways sharing one flow store (a ClickHouse server) and one control
-database (PostgreSQL) then take turns: one holds the lease and detects, the others wait, and
-take over within a lease's length when the holder stops or dies. A gateway's embedded DuckDB
-store is its own (one process opens it), so each such gateway holds its own lease and detects
-over its own flows.
+flow store they read (``lease_name``). Gateways sharing one flow store (a ClickHouse server or
+cluster) and one control database (PostgreSQL) then take turns: one holds the lease and
+detects, the others wait, and take over within a lease's length when the holder stops or dies.
+A gateway's embedded store (DuckDB, or chDB without a server) is its own (one process opens
+it), so each such gateway holds its own lease and detects over its own flows.
 """
 
 import asyncio
@@ -20,14 +20,15 @@ import logging
 import socket
 from collections.abc import Callable
 from typing import TypeVar
+from urllib.parse import urlsplit
 
 from fastapi.concurrency import run_in_threadpool
 
 from flowcdr.api.leases import release, renewed, take
 from flowcdr.api.services import Services
+from flowcdr.config import Settings
 from flowcdr.detect.continuous import Pass
 from flowcdr.store.clickhouse import Connection
-from flowcdr.store.flows import DuckFlowStore
 from flowcdr.store.lease import Lease, holder_name
 
 T = TypeVar("T")
@@ -70,16 +71,25 @@ def detect_once(services: Services) -> Pass:
         reader.close()
 
 
-def lease_name(services: Services) -> str:
-    """The detection lease of the flow store this gateway reads (see the module's docstring)."""
-    if isinstance(services.flows, DuckFlowStore):
-        return f"detection:{socket.gethostname()}:{services.settings.data_dir.resolve()}"
-    return "detection"
+def lease_name(settings: Settings) -> str:
+    """The detection lease of the flow store this gateway reads (see the module's docstring):
+    a ClickHouse cluster's database, a server's address and database (never its credentials),
+    else this host's data dir, where DuckDB or chDB is this process's alone."""
+    if settings.flows_backend == "clickhouse" and settings.clickhouse_url:
+        if settings.clickhouse_cluster:  # gateways may each reach another node of it
+            return f"detection:clickhouse-cluster:{settings.clickhouse_cluster}/" + (
+                settings.clickhouse_database
+            )
+        server = urlsplit(settings.clickhouse_url)
+        return f"detection:clickhouse:{server.hostname}:{server.port or server.scheme}/" + (
+            settings.clickhouse_database
+        )
+    return f"detection:{socket.gethostname()}:{settings.data_dir.resolve()}"
 
 
 def detection_lease(services: Services) -> Lease:
     seconds = max(MIN_LEASE_SECONDS, LEASE_PASSES * services.settings.detect_interval_seconds)
-    return Lease(services.store, lease_name(services), holder_name(), seconds)
+    return Lease(services.store, lease_name(services.settings), holder_name(), seconds)
 
 
 async def detect_holding(services: Services, lease: Lease) -> Pass | None:

@@ -115,9 +115,34 @@ def test_gateways_sharing_a_flow_store_take_turns_to_detect(pair: list[Gateway])
 
 def test_embedded_flow_stores_have_a_lease_each(pair: list[Gateway]) -> None:
     """Each gateway's DuckDB store is its own: each detects over its own flows."""
-    a, b = (services(g) for g in pair)
+    a, b = (g.settings for g in pair)
     assert lease_name(a) != lease_name(b)
     assert lease_name(a).startswith("detection:")
+    assert str(a.data_dir.resolve()) in lease_name(a)
+
+
+def test_gateways_of_one_clickhouse_server_or_cluster_share_a_lease(tmp_path: Path) -> None:
+    def named(name: str, url: str | None, database: str = "flowcdr", cluster: str | None = None):
+        return lease_name(
+            Settings(
+                data_dir=tmp_path / name,
+                flows_backend="clickhouse",
+                clickhouse_url=url,
+                clickhouse_database=database,
+                clickhouse_cluster=cluster,
+            )
+        )
+
+    server = "https://ch.internal:8443"
+    assert named("a", server) == named("b", server)
+    assert named("a", server) == "detection:clickhouse:ch.internal:8443/flowcdr"
+    assert named("a", server) != named("a", server, database="other")
+    # A cluster's nodes are different addresses of one store.
+    node1 = named("a", "https://ch-1:8443", cluster="flows")
+    assert node1 == named("b", "https://ch-2:8443", cluster="flows")
+    assert node1 == "detection:clickhouse-cluster:flows/flowcdr"
+    # chDB in the process (no server) is as embedded as DuckDB.
+    assert named("a", None) != named("b", None)
 
 
 def test_one_gateway_keeps_the_inventory_schedule(pair: list[Gateway]) -> None:
