@@ -50,26 +50,29 @@ class Lease:
         now = now or dt.datetime.now(dt.UTC)
         stamp, until = _iso(now), _iso(now + dt.timedelta(seconds=self.seconds))
         mine = leases.c.holder == self.holder
-        with self.store.write() as c:
-            taken = c.execute(
-                leases.update()
-                .where(leases.c.name == self.name, sa.or_(mine, leases.c.expires_at < stamp))
-                .values(
-                    holder=self.holder,
-                    acquired_at=sa.case((mine, leases.c.acquired_at), else_=stamp),
-                    expires_at=until,
-                )
-            ).rowcount
-        if taken:
-            return True
         try:
             with self.store.write() as c:
+                taken = c.execute(
+                    leases.update()
+                    .where(leases.c.name == self.name, sa.or_(mine, leases.c.expires_at < stamp))
+                    .values(
+                        holder=self.holder,
+                        acquired_at=sa.case((mine, leases.c.acquired_at), else_=stamp),
+                        expires_at=until,
+                    )
+                ).rowcount
+                if taken:
+                    return True
+                # Held by another (the usual answer while waiting), or never taken: only then
+                # an INSERT, so waiting gateways do not fill the server's log with key errors.
+                if c.execute(sa.select(leases.c.name).where(leases.c.name == self.name)).first():
+                    return False
                 c.execute(
                     leases.insert().values(
                         name=self.name, holder=self.holder, acquired_at=stamp, expires_at=until
                     )
                 )
-        except ConflictError:  # the row exists: held by someone else, and not expired
+        except ConflictError:  # another gateway inserted it first
             return False
         return True
 
