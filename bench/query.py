@@ -1,6 +1,6 @@
-"""Query benchmark: the flow API's queries over a day of flows in the embedded DuckDB store.
+"""Query benchmark: the flow API's queries over a day of flows, in DuckDB and in ClickHouse.
 
-    .venv/bin/python bench/query.py [--flows 10000000] [--runs 20] [--seed 1]
+    .venv/bin/python bench/query.py [--flows 10000000] [--runs 20] [--seed 1] [--no-clickhouse]
 
 Writes about ten million flows spread over the last 24 hours into a fresh gateway data dir
 (build/bench/query/), through ``DuckFlowStore.admit`` as ingest would, and reports the store's
@@ -15,6 +15,12 @@ traffic model is ``flowgen``'s, in bulk: about 40 resources with a few NICs each
 scanners hitting a deny rule, allowed inbound and outbound conversations with begin /
 continue / end states, Zipf-like internet peers of which about 4% are IPv6, and 5% of the flows
 belonging to a second tenant.
+
+The same flows (same seed) then go into the ClickHouse store on chDB (``ClickFlowStore.admit``,
+in this process, kept in build/bench/query/flows.chdb), and every call is timed there too and
+printed beside DuckDB's with the ratio of the medians; its answers must equal DuckDB's. The
+ClickHouse store's size is read from ``system.parts`` after ``OPTIMIZE TABLE ... FINAL`` (what
+background merges reach), for the flows table alone and with the rollups.
 
 Targets (p95: under 300 ms for a day, under 100 ms for an hour) are printed as PASS/MISS for
 humans and never fail the run, as in ``parse.py``: a shared VM is too noisy for a timing gate.
@@ -55,6 +61,9 @@ from flowcdr.formats.schema import (
     TIME,
 )
 from flowcdr.store import flowquery
+from flowcdr.store.clickhouse import Connection
+from flowcdr.store.clickhouse_flows import ClickFlowStore
+from flowcdr.store.clickhouse_schema import Layout
 from flowcdr.store.control import ControlStore
 from flowcdr.store.flowquery import Dimension, FlowFilter
 from flowcdr.store.flows import Batch, DuckFlowStore, StoreBusyError
@@ -102,12 +111,15 @@ class World:
         subnet, host = rng.integers(0, 8, nics), rng.integers(4, 61, nics)
         where = list(zip(nic_resource, subnet, host, strict=True))
         nic_v4 = [f"10.{r}.{s}.{h}" for r, s, h in where]
-        nic_v6 = [f"fd00:db8:{r:x}:{s:x}::{h:x}" for r, s, h in where]
+        # IPv6 in the canonical text formats writes (RFC 5952), which both stores keep.
+        nic_v6 = [str(ipaddress.IPv6Address(f"fd00:db8:{r:x}:{s:x}::{h:x}")) for r, s, h in where]
         v4_parts = rng.integers([1, 0, 0, 1], [224, 256, 256, 255], (50_000, 4))
         v6_parts = rng.integers([1, 0, 0, 1], [8, 65536, 65536, 65536], (2_500, 4))
         # Drawn addresses may repeat; a dictionary of distinct values is what formats makes.
         public_v4 = sorted({f"{a}.{b}.{c}.{d}" for a, b, c, d in v4_parts})
-        public_v6 = sorted({f"2a0{a:x}:{b:x}:{c:x}::{d:x}" for a, b, c, d in v6_parts})
+        public_v6 = sorted(
+            {str(ipaddress.IPv6Address(f"2a0{a:x}:{b:x}:{c:x}::{d:x}")) for a, b, c, d in v6_parts}
+        )
         self.nics, self.public_v4, self.public_v6 = nics, len(public_v4), len(public_v6)
         self.addresses = pa.array([*nic_v4, *nic_v6, *public_v4, *public_v6], pa.string())
         private = 2 * nics
@@ -238,7 +250,11 @@ class Truth:
 
 
 def load(
-    store: DuckFlowStore, flows: int, seed: int, tenants: tuple[str, str], day: dt.datetime
+    store: DuckFlowStore | ClickFlowStore,
+    flows: int,
+    seed: int,
+    tenants: tuple[str, str],
+    day: dt.datetime,
 ) -> Truth:
     """A day of flows, an hour a batch; returns the benchmarked tenant's totals."""
     world = World(np.random.default_rng(seed))
@@ -378,11 +394,40 @@ def _summary(answer: Any) -> Any:
     return [(i.value, i.flows, i.bytes) for i in answer]
 
 
+def load_clickhouse(
+    flows: int, seed: int, tenants: tuple[str, str], day: dt.datetime
+) -> tuple[ClickFlowStore, float]:
+    """The same day into the ClickHouse store on chDB; returns it and the seconds it took."""
+    began = time.perf_counter()
+    layout = Layout(flows_days=3650, minute_days=3650, hour_days=3650)
+    store = ClickFlowStore.open(layout, path=DATA_DIR / "flows.chdb")
+    try:
+        load(store, flows, seed, tenants, day)
+    except BaseException:
+        store.close()
+        raise
+    return store, time.perf_counter() - began
+
+
+def clickhouse_sizes(reader: Connection) -> tuple[int, int, int]:
+    """(flow rows, bytes of the flows table, bytes of every table) once parts are merged."""
+    reader.command("OPTIMIZE TABLE flows FINAL")
+    ((rows,),) = reader.rows("SELECT count() FROM flows")
+    ((flows_bytes, all_bytes),) = reader.rows(
+        "SELECT sumIf(bytes_on_disk, table = 'flows'), sum(bytes_on_disk) FROM system.parts "
+        "WHERE active AND database = 'flowcdr'"
+    )
+    return int(rows), int(flows_bytes), int(all_bytes)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--flows", type=int, default=10_000_000)
     parser.add_argument("--runs", type=int, default=20)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--no-clickhouse", action="store_true", help="DuckDB only (no chDB run beside it)"
+    )
     args = parser.parse_args()
 
     shutil.rmtree(DATA_DIR, ignore_errors=True)
@@ -409,14 +454,34 @@ def main() -> int:
     size_mb = (DATA_DIR / "flows.duckdb").stat().st_size / 1e6
     print(f"{total:,} flows over 24 h ({truth.flows:,} of the benchmarked tenant) "
           f"written in {loaded:.0f} s")  # fmt: skip
-    print(f"store: {size_mb:.0f} MB, {size_mb / (total / 1e6):.1f} MB per million flows\n")
+    print(f"DuckDB store: {size_mb:.0f} MB, {size_mb / (total / 1e6):.1f} MB per million flows")
+    loading: list[str] = []
+    click: ClickFlowStore | None = None
+    click_reader: Connection | None = None
+    if not args.no_clickhouse:
+        click, click_loaded = load_clickhouse(args.flows, args.seed, (tenant, other.tenant_id), day)
+        click_reader = click.reader()
+        rows, flows_bytes, all_bytes = clickhouse_sizes(click_reader)
+        per_million = 1e6 / rows / 1e6
+        print(
+            f"ClickHouse (chDB) store: {rows:,} flows written in {click_loaded:.0f} s; "
+            f"flows table {flows_bytes / 1e6:.0f} MB ({flows_bytes * per_million:.1f} MB per "
+            f"million flows), with rollups and keys {all_bytes / 1e6:.0f} MB "
+            f"({all_bytes * per_million:.1f} MB per million)"
+        )
+        if rows != total:
+            loading.append(f"chDB holds {rows:,} flows, DuckDB {total:,}")
+    print()
 
     noon = day + dt.timedelta(hours=12)
     scopes = {"day": FlowFilter(day, day + DAY), "hour": FlowFilter(noon, noon + HOUR)}
-    wrong: list[str] = []
+    wrong: list[str] = loading
     direct: dict[str, Any] = {}
     verdicts = []
-    print(f"{'direct call (flowquery)':<44}{'p50 ms':>9}{'p95 ms':>9}")
+    if click_reader is not None:
+        print(f"{'':<50}{'DuckDB':>18}{'ClickHouse (chDB)':>22}")
+    print(f"{'direct call (flowquery)':<44}{'p50 ms':>9}{'p95 ms':>9}", end="")
+    print(f"{'':>6}{'p50 ms':>9}{'p95 ms':>9}{'chDB/DuckDB':>13}" if click_reader else "")
     for scope, f in scopes.items():
         expect = truth if scope == "day" else None
         for name, used, call in calls(reader, tenant, f):
@@ -425,9 +490,18 @@ def main() -> int:
             wrong += [f"{scope} {problem}" for problem in check(name, result, used, expect)]
             ok = p95 < TARGETS_MS[scope]
             verdicts.append(ok)
-            print(f"{scope + ' ' + name:<44}{p50:>9.1f}{p95:>9.1f}  {'PASS' if ok else 'MISS'}")
+            line = f"{scope + ' ' + name:<44}{p50:>9.1f}{p95:>9.1f}  {'PASS' if ok else 'MISS'}"
+            if click_reader is not None:
+                same = dict((n, c) for n, _, c in calls(click_reader, tenant, f))[name]
+                c50, c95, answer = timed(same, args.runs)
+                line += f"{c50:>9.1f}{c95:>9.1f}{c50 / p50:>12.2f}x"
+                if answer != result:
+                    wrong.append(f"{scope} {name}: ClickHouse answers differently from DuckDB")
+            print(line)
     reader.close()
     store.close()
+    if click is not None:
+        click.close()
 
     asgi_rows, asgi_wrong = asgi(DATA_DIR, day, ASGI_RUNS, direct)
     wrong += asgi_wrong

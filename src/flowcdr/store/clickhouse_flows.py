@@ -70,6 +70,29 @@ def packed_addresses(table: pa.Table) -> pa.Table:
     return table
 
 
+def _distinct(chunk: pa.Array) -> pa.Array:
+    """A dictionary chunk whose dictionary has no value twice (chDB refuses one that does;
+    ``formats`` never makes one, a table built by hand may)."""
+    if not pa.types.is_dictionary(chunk.type):
+        return chunk
+    if len(pc.unique(chunk.dictionary)) == len(chunk.dictionary):
+        return chunk
+    encoded: pa.Array = pc.dictionary_encode(chunk.dictionary_decode())
+    return encoded.cast(chunk.type)
+
+
+def insertable(table: pa.Table) -> pa.Table:
+    """A batch as the flows table takes it: stored columns in order, addresses packed,
+    dictionaries without repeated values."""
+    table = packed_addresses(table)
+    for index, field in enumerate(table.schema):
+        if pa.types.is_dictionary(field.type):
+            column = table.column(index)
+            chunks = [_distinct(chunk) for chunk in column.chunks]
+            table = table.set_column(index, field, pa.chunked_array(chunks, field.type))
+    return table
+
+
 class ClickFlowStore:
     """Flows in ClickHouse; create with ``ClickFlowStore.open``."""
 
@@ -123,7 +146,7 @@ class ClickFlowStore:
                 )
                 return Admission(answer, replay=True)
             if batch.table.num_rows:
-                rows = packed_addresses(batch.table)
+                rows = insertable(batch.table)
                 self._db.insert("flows", rows, dedup_token(batch.tenant_id, batch.key))
             self._db.command(
                 "INSERT INTO ingest_batches SELECT {tenant:String}, {key:String}, "

@@ -5,6 +5,7 @@ writes under a tenant of its own."""
 import datetime as dt
 from collections.abc import Iterator
 
+import pyarrow as pa
 import pytest
 
 from flowcdr.enrich import enrich, stamp
@@ -152,3 +153,14 @@ def test_an_empty_batch_is_remembered_without_flows(store: ClickFlowStore) -> No
     assert store.admit(empty).replay is False
     assert store.admit(empty).replay is True
     assert totals(store, "empty")[0] == 0
+
+
+def test_a_dictionary_repeating_a_value_is_stored_as_its_values(store: ClickFlowStore) -> None:
+    """``formats`` makes distinct dictionaries; a table built otherwise may repeat a value."""
+    table = batch("dictionary", "k", tuples(2)).table
+    index = table.schema.get_field_index("rule")
+    repeated = pa.DictionaryArray.from_arrays(pa.array([0, 1], pa.int32()), pa.array(["r", "r"]))
+    table = table.set_column(index, table.schema.field(index), pa.chunked_array([repeated]))
+    store.admit(Batch("dictionary", "k", table, {}, "test"))
+    rules = store.reader().rows("SELECT rule FROM flows WHERE tenant_id = 'dictionary'")
+    assert rules == [("r",), ("r",)]
