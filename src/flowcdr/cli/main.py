@@ -17,6 +17,7 @@ COMMANDS = {
         "serve",
         "users",
         "config",
+        "keys",
         "collect",
         "detect",
         "intel",
