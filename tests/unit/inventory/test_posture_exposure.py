@@ -142,3 +142,15 @@ def test_any_any_outbound_is_medium() -> None:
 )
 def test_rules_short_of_any_any_are_not_any_any(added: SecurityRule) -> None:
     assert issues(ANY_ANY, with_rules(estate(), NSG_WEB, added)) == []
+
+
+def test_an_exposure_names_the_vms_behind_the_nsg() -> None:
+    snapshot = with_rules(estate(), NSG_WEB, rule("AllowAnyRDP", 200, ports=("3389",)))
+    [issue] = issues(MANAGEMENT, snapshot)
+    assert "from the internet, exposing VM web-01 (rg-prod, public IP 20.1.2.3): Allow" in (
+        issue.summary
+    )
+    assert issue.details["vms"] == ["web-01 (rg-prod, public IP 20.1.2.3)"]
+    db = with_rules(estate(), NSG_DB, rule("DatabaseAnyInBound", 150, ports=("5432",)))
+    [database] = issues(DATABASE, db)
+    assert database.details["vms"] == ["sql-01 (rg-prod)"]

@@ -102,6 +102,45 @@ class Audited:
                 found.add(rid(subnet.nsg_id))
         return found
 
+    @functools.cached_property
+    def public_ips(self) -> dict[str, list[str]]:
+        """Public addresses (or, while unallocated, their resource names) by NIC ``rid``, from
+        the NIC's list and from the address's own side."""
+        by_nic: dict[str, list[str]] = {}
+        addresses = {rid(ip.id): ip for ip in self.snapshot.public_ips}
+        for nic_key, nic in self.nics.items():
+            for ip_id in nic.public_ip_ids:
+                ip = addresses.get(rid(ip_id))
+                by_nic.setdefault(nic_key, []).append(ip.ip_address or ip.name if ip else ip_id)
+        for ip in self.snapshot.public_ips:
+            nic_key = rid(ip.ip_configuration_id or "").split("/ipconfigurations/")[0]
+            listed = (
+                {rid(i) for i in self.nics[nic_key].public_ip_ids}
+                if nic_key in self.nics
+                else set()
+            )
+            if nic_key in self.nics and rid(ip.id) not in listed:
+                by_nic.setdefault(nic_key, []).append(ip.ip_address or ip.name)
+        return by_nic
+
+    @functools.cached_property
+    def _vms_by_nsg(self) -> dict[str, set[str]]:
+        vms = {rid(vm.id): vm for vm in self.snapshot.virtual_machines}
+        found: dict[str, set[str]] = {}
+        for key, nic in self.nics.items():
+            vm = vms.get(rid(nic.vm_id or ""))
+            if vm is None:
+                continue
+            public = ", ".join(self.public_ips.get(key, []))
+            named = f"{vm.name} ({vm.resource_group}{', public IP ' + public if public else ''})"
+            for nsg in self.nsgs_of(nic):
+                found.setdefault(nsg, set()).add(named)
+        return found
+
+    def vms_behind(self, nsg_id: str) -> list[str]:
+        """The VMs an NSG filters, as people know them: ``name (resource group, public IP)``."""
+        return sorted(self._vms_by_nsg.get(rid(nsg_id), set()))
+
     def scopes(self) -> list[NsgScope]:
         """Every NSG with the MACs it filters: what the flow evidence is asked about."""
         macs: dict[str, set[str]] = {key: set() for key in self.nsgs}

@@ -117,19 +117,27 @@ def _exposed_ports(audited: Audited, ports: dict[int, str], base: Severity) -> I
                 continue
             names = ", ".join(f"{ports[port]} ({port})" for port in opened)
             weighed = weigh(audited, nsg, rule, base)
+            vms = audited.vms_behind(nsg.id)
             yield Issue(
                 nsg.id,
                 rule.name,
                 f"NSG {nsg.name} (resource group {nsg.resource_group}) rule {rule.name} "
-                f"allows {names} from the internet: {describe(rule)}",
+                f"allows {names} from the internet{_exposing(vms)}: {describe(rule)}",
                 f"In NSG {nsg.name}, change rule {rule.name}'s source from "
                 f"{','.join(rule.source_prefixes)} to the addresses that need it (your office "
                 f"or VPN range), or delete the rule and use Azure Bastion or just-in-time VM "
                 f"access.",
                 *weighed,
                 port=opened[0],
-                details={"ports": opened, "rule": describe(rule)},
+                details={"ports": opened, "rule": describe(rule), "vms": vms},
             )
+
+
+def _exposing(vms: list[str], shown: int = 5) -> str:
+    if not vms:
+        return ""
+    more = f" and {len(vms) - shown} more" if len(vms) > shown else ""
+    return f", exposing VM {', '.join(vms[:shown])}{more}"
 
 
 def _management(audited: Audited) -> Iterator[Issue]:

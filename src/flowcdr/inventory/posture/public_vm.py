@@ -13,26 +13,8 @@ from flowcdr.inventory.model import rid
 from flowcdr.inventory.posture.check import Audited, Check, Issue
 
 
-def _public_ips(audited: Audited) -> dict[str, list[str]]:
-    """Public addresses by NIC ``rid``: from the NIC's list and from the address's owner."""
-    by_nic: dict[str, list[str]] = {}
-    addresses = {rid(ip.id): ip for ip in audited.snapshot.public_ips}
-    for nic_key, nic in audited.nics.items():
-        for ip_id in nic.public_ip_ids:
-            ip = addresses.get(rid(ip_id))
-            by_nic.setdefault(nic_key, []).append(ip.ip_address or ip.name if ip else ip_id)
-    for ip in audited.snapshot.public_ips:
-        owner = rid(ip.ip_configuration_id or "")
-        nic_key = owner.split("/ipconfigurations/")[0]
-        if nic_key in audited.nics and rid(ip.id) not in map(
-            rid, audited.nics[nic_key].public_ip_ids
-        ):
-            by_nic.setdefault(nic_key, []).append(ip.ip_address or ip.name)
-    return by_nic
-
-
 def _unfiltered(audited: Audited) -> Iterator[Issue]:
-    public = _public_ips(audited)
+    public = audited.public_ips
     for vm in audited.snapshot.virtual_machines:
         for nic_id in vm.nic_ids:
             nic = audited.nics.get(rid(nic_id))
