@@ -51,6 +51,7 @@ ROUTES = {
     ("/providers/microsoft.network/networkwatchers", None): "networkWatchers.json",
     (WATCHER + "/flowlogs", None): "flowLogs.json",
     ("/providers/microsoft.storage/storageaccounts", None): "storageAccounts.json",
+    ("/providers/microsoft.storage/storageaccounts", "c3RvcmFnZTI"): "storageAccounts.page2.json",
 }
 
 
@@ -158,7 +159,8 @@ def _handler(arm: FakeArm) -> type[BaseHTTPRequestHandler]:
             if subscription == DENIED:
                 self.answer(403, recorded("authorizationFailed.json"))
                 return
-            token = query["$skiptoken"][0] if query.get("$skiptoken") else None
+            skip = {k.lower(): v for k, v in query.items()}.get("$skiptoken")  # either spelling
+            token = skip[0] if skip else None
             name = ROUTES.get((below, token)) if subscription == SUBSCRIPTION else None
             if name is None:
                 self.error(404, "SubscriptionNotFound" if subscription != SUBSCRIPTION else
