@@ -7,7 +7,8 @@ bodies are ``{"value": [...], "nextLink": ...}`` with absolute next links (recor
 management.azure.com and rewritten to this server), errors are ``{"error": {"code", "message"}}``.
 One subscription (``SUBSCRIPTION``) holds the recorded resources; another (``DENIED``) answers
 403 AuthorizationFailed to everything, as when the application lacks a role there. Paths in
-``throttle_once`` answer 429 with Retry-After once. Tests may ``replace`` a recorded body.
+``throttle_once`` answer 429 with Retry-After once, in ``throttle_always`` every time. Tests
+may ``replace`` a recorded body.
 """
 
 import datetime as dt
@@ -73,6 +74,7 @@ class FakeArm:
     ca_file: Path
     requests: list[Request] = field(default_factory=list)
     throttle_once: set[str] = field(default_factory=set)  # lower-case route paths
+    throttle_always: set[str] = field(default_factory=set)
     overrides: dict[str, Any] = field(default_factory=dict)
 
     def replace(self, name: str, body: Any) -> None:
@@ -166,7 +168,7 @@ def _handler(arm: FakeArm) -> type[BaseHTTPRequestHandler]:
                 self.error(404, "SubscriptionNotFound" if subscription != SUBSCRIPTION else
                            "InvalidResourceType", f"Nothing recorded for {parts.path}")  # fmt: skip
                 return
-            if below in arm.throttle_once and token is None:
+            if below in arm.throttle_always or (below in arm.throttle_once and token is None):
                 arm.throttle_once.discard(below)
                 self.answer(429, recorded("tooManyRequests.json"), {"Retry-After": "1"})
                 return

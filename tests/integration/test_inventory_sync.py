@@ -190,6 +190,21 @@ def test_a_kind_that_fails_later_is_kept_not_removed(control: ControlStore, arm:
     assert len(held.network_interfaces) == 2
 
 
+def test_throttling_that_outlasts_the_retries_costs_that_kind_only(
+    control: ControlStore, arm: FakeArm
+) -> None:
+    tenant_id = tenant(control)
+    register(control, tenant_id, CLIENT, SUBSCRIPTION)
+    arm.throttle_always.add("/providers/microsoft.compute/virtualmachines")
+    started = time.monotonic()
+    (result,) = syncer(control, arm).sync_tenant(tenant_id)  # 2 retries, waits of 1 s
+    assert time.monotonic() - started < 20
+    assert arm.answered("virtualmachines") == [429, 429, 429]
+    assert result.snapshot.failed_kinds == ("virtual_machines",)
+    assert result.snapshot.errors[0].startswith("virtual_machines: HTTP 429 TooManyRequests: ")
+    assert len(result.snapshot.security_groups) == 2
+
+
 def widened(body: dict[str, Any]) -> dict[str, Any]:
     """nsg-web with SSH open to any source, HTTPS gone, and a new rule."""
     changed = copy.deepcopy(body)
