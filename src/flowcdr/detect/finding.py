@@ -22,6 +22,10 @@ from typing import Any, Literal
 from flowcdr.detect.rule import SEVERITIES, Rule, Severity
 
 FindingStatus = Literal["open", "acknowledged", "resolved", "suppressed"]
+FindingKind = Literal["detection", "posture"]
+KINDS: tuple[FindingKind, ...] = ("detection", "posture")
+POSTURE_PREFIX = "posture."
+"""A finding's kind is its rule's: the posture audit's rules are named ``posture.<check>``."""
 STATUSES: tuple[FindingStatus, ...] = ("open", "acknowledged", "resolved", "suppressed")
 _NAMESPACE = uuid.UUID("6f1c3a52-9f3e-4d53-9a43-1e4f0c2b7d11")
 
@@ -73,13 +77,18 @@ class Finding:
     windows: int = 1
     """How many rule windows fired into this finding."""
 
+    @property
+    def kind(self) -> FindingKind:
+        return "posture" if self.rule_id.startswith(POSTURE_PREFIX) else "detection"
+
     def as_dict(self) -> dict[str, Any]:
-        """Plain JSON-ready data, times as ISO 8601 UTC with a ``Z``."""
+        """Plain JSON-ready data, times as ISO 8601 UTC with a ``Z``, and the ``kind``."""
         out: dict[str, Any] = {}
         for name in self.__dataclass_fields__:
             value = getattr(self, name)
             out[name] = iso(value) if isinstance(value, dt.datetime) else value
         out["tactics"], out["techniques"] = list(self.tactics), list(self.techniques)
+        out["kind"] = self.kind
         return out
 
 

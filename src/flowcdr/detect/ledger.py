@@ -21,7 +21,16 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from flowcdr.detect.finding import STATUSES, Finding, FindingStatus, Hit, dedup_key, iso
+from flowcdr.detect.finding import (
+    POSTURE_PREFIX,
+    STATUSES,
+    Finding,
+    FindingKind,
+    FindingStatus,
+    Hit,
+    dedup_key,
+    iso,
+)
 from flowcdr.detect.rule import SEVERITIES, Rule, RuleMeta
 from flowcdr.detect.settings import Suppression
 from flowcdr.errors import FlowcdrError
@@ -289,6 +298,7 @@ class FindingLedger:
         status: FindingStatus | None = None,
         severity: str | None = None,
         rule_id: str | None = None,
+        kind: FindingKind | None = None,
         ip: str | None = None,
         since: dt.datetime | None = None,
         until: dt.datetime | None = None,
@@ -303,6 +313,8 @@ class FindingLedger:
             query = query.where(findings.c.severity == severity)
         if rule_id is not None:
             query = query.where(findings.c.rule_id == rule_id)
+        if kind is not None:
+            query = query.where(of_kind(kind))
         if ip is not None:
             query = query.where(sa.or_(findings.c.src_ip == ip, findings.c.dst_ip == ip))
         if since is not None:
@@ -461,6 +473,12 @@ def _new_row(
         "created_at": iso(now),
         "updated_at": iso(now),
     }
+
+
+def of_kind(kind: FindingKind) -> sa.ColumnElement[bool]:
+    """The findings of one kind (``finding.POSTURE_PREFIX``), as a condition on the table."""
+    posture = findings.c.rule_id.startswith(POSTURE_PREFIX, autoescape=True)
+    return posture if kind == "posture" else sa.not_(posture)
 
 
 def _hit_key(

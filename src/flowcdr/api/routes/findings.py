@@ -21,7 +21,7 @@ from pydantic import BaseModel, Field, ValidationError
 from flowcdr.api.deps import Admin, CurrentUser, ServicesDep, client_address
 from flowcdr.api.errors import ERROR_RESPONSES, ApiError
 from flowcdr.detect.export import ExportFormat, to_ecs, to_ocsf
-from flowcdr.detect.finding import FindingStatus, iso
+from flowcdr.detect.finding import FindingKind, FindingStatus, iso
 from flowcdr.detect.ledger import StoredSuppression, Tracked
 from flowcdr.detect.rule import Severity
 from flowcdr.detect.settings import Suppression
@@ -43,6 +43,9 @@ async def list_findings(
     status: Annotated[FindingStatus | None, Query()] = None,
     severity: Annotated[Severity | None, Query()] = None,
     rule: Annotated[str | None, Query(max_length=64)] = None,
+    kind: Annotated[
+        FindingKind | None, Query(description="detection, or posture (rule ids posture.*)")
+    ] = None,
     ip: Annotated[str | None, Query(max_length=45, description="Either end")] = None,
     start: Annotated[dt.datetime | None, Query(description="Active since")] = None,
     end: Annotated[dt.datetime | None, Query(description="Active before")] = None,
@@ -58,6 +61,7 @@ async def list_findings(
             status=status,
             severity=severity,
             rule_id=rule,
+            kind=kind,
             ip=ip,
             since=_utc(start),
             until=_utc(end),

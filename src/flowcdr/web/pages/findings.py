@@ -20,8 +20,8 @@ from flowcdr.api.deps import ServicesDep
 from flowcdr.api.errors import ApiError
 from flowcdr.api.routes import findings as findings_api
 from flowcdr.api.routes import flows as flows_api
-from flowcdr.detect.finding import STATUSES, iso
-from flowcdr.detect.ledger import Tracked
+from flowcdr.detect.finding import KINDS, STATUSES, iso
+from flowcdr.detect.ledger import Tracked, of_kind
 from flowcdr.detect.rule import SEVERITIES, TACTICS
 from flowcdr.store import flowquery
 from flowcdr.store.flowquery import FlowFilter, parse_network
@@ -36,9 +36,6 @@ Text = Annotated[str | None, Query(max_length=1024)]
 PAGE = 50
 _CURSOR_SEP = "|"
 _SUPPRESS_SCOPES = ("src_ip", "dst_ip", "dst_port", "rule", "resource")
-# A finding's kind is its rule's: the posture audit's rules are named ``posture.<check>``.
-POSTURE_PREFIX = "posture."
-KINDS = ("detection", "posture")
 
 
 def _page_ids(
@@ -50,8 +47,7 @@ def _page_ids(
         if wanted.get(name):
             query = query.where(findings.c[name] == wanted[name])
     if wanted.get("kind"):
-        posture = findings.c.rule_id.startswith(POSTURE_PREFIX, autoescape=True)
-        query = query.where(posture if wanted["kind"] == "posture" else sa.not_(posture))
+        query = query.where(of_kind(wanted["kind"]))
     if wanted.get("tactic"):
         query = query.where(findings.c.tactics.contains(json.dumps(wanted["tactic"])))
     if wanted.get("ip"):
