@@ -53,9 +53,13 @@ SESSION_SETTINGS = {
     "prefer_column_name_to_alias": 1,
     "join_use_nulls": 1,
 }
-INSERT_SETTINGS = {"deduplicate_blocks_in_dependent_materialized_views": 1}
+INSERT_SETTINGS = {
+    "deduplicate_blocks_in_dependent_materialized_views": 1,
+    "insert_distributed_sync": 1,
+}
 """A dropped duplicate insert drops its materialized views' blocks too (the rollups would
-otherwise count a replayed batch twice)."""
+otherwise count a replayed batch twice); an insert into a Distributed table returns once the
+shards have it, so the batch's row is never written before its flows."""
 
 
 def _shown(url: str) -> str:

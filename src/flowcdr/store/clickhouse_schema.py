@@ -118,6 +118,17 @@ def _stored(layout: Layout, table: str) -> str:
     return f"{table}_local" if layout.cluster else table
 
 
+# How rows are spread over shards: by a hash of their content, not at random, so a retried
+# batch splits into the same blocks per shard and each shard's deduplication drops its block.
+SHARDING = {
+    "flows": "cityHash64(src_ip, dst_ip, src_port, dst_port)",
+    "flows_1m": "cityHash64(tenant_id, dimension, value)",
+    "flows_1h": "cityHash64(tenant_id, dimension, value)",
+    "ingest_batches": "cityHash64(tenant_id, idempotency_key)",
+    "ingest_replays": "cityHash64(tenant_id, idempotency_key)",
+}
+
+
 def _distributed(layout: Layout, table: str) -> list[str]:
     if not layout.cluster:
         return []
@@ -125,7 +136,7 @@ def _distributed(layout: Layout, table: str) -> list[str]:
     return [
         f"CREATE TABLE IF NOT EXISTS {database}.{table}{_on(layout)} "
         f"AS {database}.{table}_local "
-        f"ENGINE = Distributed({cluster}, {database}, {table}_local, rand())"
+        f"ENGINE = Distributed({cluster}, {database}, {table}_local, {SHARDING[table]})"
     ]
 
 

@@ -131,7 +131,8 @@ def test_a_cluster_layout_creates_replicated_shards_behind_distributed_tables() 
     flows = next(s for s in statements if "fc`.flows_local ON" in s and "MergeTree" in s)
     assert "ReplicatedMergeTree('/clickhouse/tables/{shard}/fc/flows_local', '{replica}')" in flows
     assert "non_replicated_deduplication_window" not in flows
-    assert any("ENGINE = Distributed(`main`, `fc`, flows_local, rand())" in s for s in statements)
+    sharded = "ENGINE = Distributed(`main`, `fc`, flows_local, cityHash64(src_ip, dst_ip, "
+    assert any(sharded in statement for statement in statements)
 
 
 @pytest.mark.parametrize(
