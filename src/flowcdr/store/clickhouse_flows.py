@@ -216,13 +216,17 @@ class ClickFlowStore:
                 params,
             )
         for table, seconds in ROLLUPS.items():
-            before = cutoff - dt.timedelta(seconds=seconds)
-            self._db.command(
-                f"ALTER TABLE {table}{suffix}{on} DELETE "
-                "WHERE bucket <= toDateTime({before:DateTime64(6, 'UTC')}, 'UTC') "
-                "SETTINGS mutations_sync = 1",
-                {"before": before},
-            )
+            whole = "bucket <= toDateTime({before:DateTime64(6, 'UTC')}, 'UTC')"
+            before = {"before": cutoff - dt.timedelta(seconds=seconds)}
+            # A mutation rewrites parts: only when there is something to remove (TTL usually
+            # got there first).
+            count = f"SELECT count() FROM {table} WHERE {whole}"  # noqa: S608 - fixed names
+            if self._db.rows(count, before)[0][0]:
+                self._db.command(
+                    f"ALTER TABLE {table}{suffix}{on} DELETE WHERE {whole} "
+                    "SETTINGS mutations_sync = 1",
+                    before,
+                )
         return deleted
 
     def close(self) -> None:
