@@ -150,15 +150,11 @@ def flows(
         kinds = ["String", "String", "Int64", "Int64", "Int64", "String"]
         marks = ", ".join(params.add(v, k) for v, k in zip(after[1:], kinds, strict=True))
         where += f" AND time <= {at} AND (time < {at} OR {_KEY_TUPLE} <= tuple({marks}))"
-    needed = params.add(skip + limit, "UInt64")
-    oldest = reader.rows(
-        _select(
-            "toUnixTimestamp64Micro(time)", where, f"ORDER BY time DESC LIMIT 1 OFFSET {needed}"
-        ),
-        params.values,
+    oldest = _oldest_needed(
+        reader, where, params, needed=skip + limit, flow_filter=flow_filter, after=after
     )
-    if oldest:
-        where += f" AND time >= {params.add(_EPOCH + oldest[0][0] * fq._MICROSECOND, _TIME)}"
+    if oldest is not None:
+        where += f" AND time >= {params.add(oldest, _TIME)}"
     rows = reader.rows(
         _select(
             f"{_SHOWN}, toUnixTimestamp64Micro(time)",
@@ -175,6 +171,46 @@ def flows(
     last = keys[-1]
     sent = keys.count(last) + (skip if last == after else 0)
     return fq.Page(items, fq._encode(last, sent))
+
+
+# The ranges a page's rows are first looked for in, back from its newest possible row: a page
+# of a dense filter lies in the last minutes, and scanning a day for it is most of its cost.
+_LOOKBACKS = (dt.timedelta(hours=1), dt.timedelta(hours=6), dt.timedelta(days=1))
+
+
+def _oldest_needed(
+    reader: Connection,
+    where: str,
+    params: _Params,
+    *,
+    needed: int,
+    flow_filter: fq.FlowFilter,
+    after: tuple[Any, ...] | None,
+) -> dt.datetime | None:
+    """The time of the ``needed``-th newest matching row (0 is the newest), the oldest a page
+    may need; None when fewer rows match. Looked for in growing ranges back from the newest
+    possible row: when a range holds that row, every newer row is in the range too, so the
+    answer is the one the whole filter would give."""
+    newest = after[0] if after is not None else flow_filter.end
+    offset = params.add(needed, "UInt64")
+    for lookback in (*_LOOKBACKS, None):
+        since = None if lookback is None else newest - lookback
+        if since is not None and since <= flow_filter.start:
+            since = None
+        bounded = where if since is None else f"{where} AND time >= {params.add(since, _TIME)}"
+        found = reader.rows(
+            _select(
+                "toUnixTimestamp64Micro(time)",
+                bounded,
+                f"ORDER BY time DESC LIMIT 1 OFFSET {offset}",
+            ),
+            params.values,
+        )
+        if found:
+            return _moment(found[0][0])
+        if since is None:
+            return None
+    return None
 
 
 def export(
