@@ -59,6 +59,7 @@ bench: $(STAMP) $(AZURITE)
 	$(BIN)/python bench/collect.py
 	$(BIN)/python bench/detect.py
 	$(BIN)/python bench/detect_eval.py
+	$(BIN)/python bench/detect_ttd.py
 	$(BIN)/python bench/simulate.py
 
 clean:
