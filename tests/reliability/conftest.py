@@ -40,12 +40,12 @@ def rss_kib(pid: int, field: str = "VmRSS") -> int:
 
 
 @contextlib.contextmanager
-def launched(tmp_path: Path, **settings: str) -> Iterator[Gateway]:
+def launched(tmp_path: Path, data_dir: Path | None = None, **settings: str) -> Iterator[Gateway]:
     """A fresh data dir with one admin and a server on a free port; always stopped afterwards.
 
     ``settings`` are ``FLOWCDR_*`` variables (without the prefix) for the server process.
     """
-    data_dir, home = tmp_path / "data", tmp_path / "home"
+    data_dir, home = data_dir or tmp_path / "data", tmp_path / "home"
     home.mkdir(exist_ok=True)
     env = clean_env(home)
     password = "pw-" + secrets.token_hex(16)

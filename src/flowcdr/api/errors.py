@@ -28,6 +28,7 @@ _CODES = {
     422: "invalid",
     429: "too_many_requests",
     503: "busy",
+    507: "insufficient_storage",
 }
 
 
@@ -103,7 +104,7 @@ def install(app: FastAPI) -> None:
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     status: {"model": ErrorBody, "description": code.replace("_", " ")}
     for status, code in _CODES.items()
-    if status in (400, 401, 403, 404, 409, 413, 415, 422, 429, 503)
+    if status in (400, 401, 403, 404, 409, 413, 415, 422, 429, 503, 507)
 }
 
 # The same for a route whose success is not JSON (``response_class``): FastAPI would document

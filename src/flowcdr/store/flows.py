@@ -10,6 +10,7 @@ beyond that ``admit`` refuses at once (the gateway answers 503 with Retry-After)
 """
 
 import datetime as dt
+import errno
 import json
 import logging
 import threading
@@ -36,6 +37,14 @@ T = TypeVar("T")
 
 class StoreBusyError(FlowcdrError):
     """The writer is behind; try again shortly."""
+
+
+class StoreFullError(FlowcdrError):
+    """No room to journal a batch (disk full or over quota): it was not acknowledged."""
+
+
+class FlowStoreError(FlowcdrError):
+    """The flow store cannot be opened (locked by another process, unreadable...)."""
 
 
 @dataclass(frozen=True)
@@ -184,7 +193,10 @@ class DuckFlowStore:
         merger's thread: it must be quick), which is what continuous detection runs on.
         """
         path.parent.mkdir(parents=True, exist_ok=True)
-        database = duckdb.connect(str(path))
+        try:
+            database = duckdb.connect(str(path))
+        except duckdb.IOException as error:  # e.g. another process holds the file's lock
+            raise FlowStoreError(f"cannot open the flow store {path}: {error}") from None
         try:
             database.execute("SET enable_progress_bar = false")
             _check_schema(database, path)
@@ -227,11 +239,13 @@ class DuckFlowStore:
             known.done.wait()  # the same key is being journaled by another request
         try:
             entry = self._journal.write(batch.table.select(STORED_SCHEMA.names), _metadata(batch))
-        except BaseException:
+        except BaseException as error:
             with self._wake:
                 del self._keys[key]
                 self._waiting_rows -= rows
             journaling.done.set()
+            if _out_of_space(error):
+                raise StoreFullError(f"no room to journal the batch: {error}") from None
             raise
         with self._wake:
             self._keys[key] = _Journaled(entry, batch.answer, time.monotonic())
@@ -500,6 +514,13 @@ def _commit(
     except BaseException:
         db.execute("ROLLBACK")
         raise
+
+
+def _out_of_space(error: BaseException) -> bool:
+    """ENOSPC or EDQUOT, also from pyarrow, whose I/O errors carry the text but no errno."""
+    if not isinstance(error, OSError):
+        return False
+    return error.errno in (errno.ENOSPC, errno.EDQUOT) or "No space left on device" in str(error)
 
 
 def _delete_older(db: duckdb.DuckDBPyConnection, cutoff: dt.datetime) -> int:

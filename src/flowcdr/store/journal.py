@@ -58,12 +58,16 @@ class Journal:
         path = self._directory / f"{seq:016d}{SUFFIX}"
         partial = path.with_suffix(_PARTIAL)
         schema = table.schema.with_metadata(metadata)
-        with partial.open("wb") as sink:
-            # The stream format, as a parse's chunks each carry their own dictionaries.
-            with pa.ipc.new_stream(sink, schema) as writer:
-                writer.write_table(table.replace_schema_metadata(metadata))
-            sink.flush()
-            os.fsync(sink.fileno())
+        try:
+            with partial.open("wb") as sink:
+                # The stream format, as a parse's chunks each carry their own dictionaries.
+                with pa.ipc.new_stream(sink, schema) as writer:
+                    writer.write_table(table.replace_schema_metadata(metadata))
+                sink.flush()
+                os.fsync(sink.fileno())
+        except BaseException:
+            partial.unlink(missing_ok=True)  # a disk that filled up keeps no half-written batch
+            raise
         partial.rename(path)
         _fsync_directory(self._directory)
         return _read(seq, path)

@@ -18,7 +18,7 @@ from flowcdr.api.errors import ERROR_RESPONSES, ApiError
 from flowcdr.detect.dataset import with_intel
 from flowcdr.enrich import enrich, stamp
 from flowcdr.formats import FormatError, parse_blob
-from flowcdr.store.flows import Batch, StoreBusyError
+from flowcdr.store.flows import Batch, StoreBusyError, StoreFullError
 
 router = APIRouter(prefix="/cdr/v1", tags=["ingest"])
 MAX_KEY = 200
@@ -71,4 +71,7 @@ async def ingest(
     except StoreBusyError:
         raise ApiError(503, "the flow writer is behind; retry shortly",
                        code="busy", headers={"Retry-After": "1"}) from None  # fmt: skip
+    except StoreFullError:  # nothing acknowledged: the collector keeps the batch and retries
+        raise ApiError(507, "the gateway's disk is full; retry later",
+                       headers={"Retry-After": "30"}) from None  # fmt: skip
     return JSONResponse(admission.answer, status_code=200 if admission.replay else 202)
