@@ -3,11 +3,14 @@
 The detector hands over the ids of the findings a pass changed (``findings_changed``: a list
 append under a lock) and goes on. One thread of the notifier's own reads those findings, keeps
 the ones the pass *opened* (created at the pass's time, status ``open``: a suppressed finding
-is not announced, nor one that only grew), and posts each to every webhook of the tenant whose
-minimum severity it meets. A delivery that fails on the network, a timeout, 408, 429 or a 5xx
-is tried again after a jittered, doubling, capped wait, at most ``attempts`` times in all; any
-other answer ends it. Attempts are scheduled, not slept on, so a slow receiver delays only its
-own retries. Each attempt's outcome and each delivery's end are kept on the webhook.
+is not announced, nor one that only grew) and the open ones whose severity *rose* above what
+this notifier last saw of them (``finding.escalated``; it remembers the last ``REMEMBERED``
+findings, so a rise across a restart goes unannounced), and posts each to every webhook of the
+tenant whose minimum severity it meets. A delivery that fails on the network, a timeout, 408,
+429 or a 5xx is tried again after a jittered, doubling, capped wait, at most ``attempts`` times
+in all; any other answer ends it. Attempts are scheduled, not slept on, so a slow receiver
+delays only its own retries. Each attempt's outcome and each delivery's end are kept on the
+webhook.
 
 Pending deliveries live in memory: a gateway stopped while a receiver is down loses them (the
 findings stay in the API). Changes beyond ``queue_limit`` pending passes are dropped, logged.
@@ -22,15 +25,19 @@ import random
 import threading
 import time
 import uuid
+from collections import OrderedDict
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from flowcdr.detect.finding import Finding, iso
 from flowcdr.detect.ledger import FindingLedger
+from flowcdr.detect.rule import SEVERITIES, Severity
 from flowcdr.detect.webhooks import Target, WebhookStore, body, sign
 
 EVENT_OPENED = "finding.opened"
+EVENT_ESCALATED = "finding.escalated"
+REMEMBERED = 100_000
 USER_AGENT = "flowcdr-webhook/1"
 log = logging.getLogger(__name__)
 
@@ -105,6 +112,7 @@ class Notifier:
         self._due: list[tuple[float, int, Delivery]] = []
         self._order = itertools.count()
         self._closing = False
+        self._severities: OrderedDict[str, Severity] = OrderedDict()
         self._thread = threading.Thread(target=self._run, name="flowcdr-notify", daemon=True)
 
     def start(self) -> None:
@@ -168,17 +176,28 @@ class Notifier:
             tracked = self._ledger.finding(tenant_id, finding_id)
             if tracked is None or tracked.finding.status != "open":
                 continue
-            if tracked.created_at != iso(now):  # extended or refreshed, not opened
+            finding = tracked.finding
+            before = self._severities.pop(finding_id, None)
+            self._severities[finding_id] = finding.severity
+            if len(self._severities) > REMEMBERED:
+                self._severities.popitem(last=False)
+            if tracked.created_at == iso(now):
+                event = EVENT_OPENED
+            elif before is not None and SEVERITIES.index(finding.severity) > SEVERITIES.index(
+                before
+            ):
+                event = EVENT_ESCALATED
+            else:  # extended or refreshed, no higher
                 continue
             for target in targets:
-                if target.hook.wants(tracked.finding.severity):
-                    self._attempt(self._delivery(target, tracked.finding, now))
+                if target.hook.wants(finding.severity):
+                    self._attempt(self._delivery(target, event, finding, now))
 
     @staticmethod
-    def _delivery(target: Target, finding: Finding, now: dt.datetime) -> Delivery:
+    def _delivery(target: Target, event: str, finding: Finding, now: dt.datetime) -> Delivery:
         delivery_id = str(uuid.uuid4())
-        payload = body(target.hook.kind, EVENT_OPENED, delivery_id, finding, now)
-        return Delivery(target, EVENT_OPENED, delivery_id, payload)
+        payload = body(target.hook.kind, event, delivery_id, finding, now)
+        return Delivery(target, event, delivery_id, payload)
 
     def _attempt(self, delivery: Delivery) -> None:
         timestamp = int(time.time())

@@ -7,7 +7,7 @@ Each has a signing secret the server generates and shows once. Every request car
     X-Flowcdr-Timestamp: <Unix seconds when it was sent>
     X-Flowcdr-Signature: v1=<hex HMAC-SHA256(secret, timestamp + "." + body)>
     X-Flowcdr-Delivery: <id, the same on every retry of one delivery>
-    X-Flowcdr-Event: finding.opened
+    X-Flowcdr-Event: finding.opened (or finding.escalated: its severity rose)
 
 so a receiver checks the signature over the exact bytes it got, refuses old timestamps
 (replays), and drops a delivery id it has seen (retries). URL and secret are encrypted at rest
@@ -100,7 +100,7 @@ def url_hint(url: str) -> str:
 def body(kind: Kind, event: str, delivery_id: str, finding: Finding, sent: dt.datetime) -> bytes:
     """The request body for ``finding``: the API's finding, or a Slack message."""
     if kind == "slack":
-        text = _slack_text(finding)
+        text = _slack_text(finding, escalated=event == "finding.escalated")
         message: dict[str, Any] = {"text": text}
     else:
         message = {
@@ -112,7 +112,7 @@ def body(kind: Kind, event: str, delivery_id: str, finding: Finding, sent: dt.da
     return json.dumps(message, separators=(",", ":")).encode()
 
 
-def _slack_text(finding: Finding) -> str:
+def _slack_text(finding: Finding, *, escalated: bool) -> str:
     ends = " → ".join(
         part
         for part in (
@@ -122,8 +122,9 @@ def _slack_text(finding: Finding) -> str:
         if part
     )
     techniques = ", ".join(finding.techniques) or "hygiene"
+    news = "escalated to " if escalated else ""
     return (
-        f"*[{finding.severity.upper()}] {finding.title}*\n{ends or 'no addresses'} "
+        f"*[{news}{finding.severity.upper()}] {finding.title}*\n{ends or 'no addresses'} "
         f"({finding.flow_count} flows, {techniques})\nrule `{finding.rule_id}`, "
         f"first seen {iso(finding.first_seen)}, finding {finding.id}"
     )

@@ -10,7 +10,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from flowcdr.detect.notify import Notifier
-from flowcdr.store.schema import webhooks
+from flowcdr.store.schema import findings, webhooks
 
 from ..detect.receiver import receiver, verified
 from .conftest import Gateway
@@ -165,3 +165,39 @@ def test_backoff_doubles_with_jitter_and_is_capped(gateway: Gateway) -> None:
         assert [notifier.backoff(a) for a in range(6)] == [
             share * s for s in (2.0, 4.0, 8.0, 16.0, 30.0, 30.0)
         ]
+
+
+def test_a_rising_severity_is_announced_once(gateway: Gateway) -> None:
+    services = gateway.client.app.state.services  # type: ignore[attr-defined]
+    scan_detected(gateway)
+    tenant_id = services.store.user("alice").tenant_id
+    (item,) = services.ledger.findings(tenant_id, rule_id=RULE.id)
+    assert item.finding.severity == "low"
+    with receiver() as every, receiver() as medium:
+        add(gateway, {"url": every.url, "min_severity": "low"})
+        created = add(gateway, {"url": medium.url, "min_severity": "medium"}).json()
+        notifier = Notifier(services.webhooks, services.ledger, backoff_seconds=0.05)
+        notifier.start()
+        try:
+            opened = dt.datetime.fromisoformat(item.created_at)
+            notifier.findings_changed(tenant_id, [item.finding.id], opened)
+            every.wait_for(1)  # announced as opened (low): below the second webhook's level
+            # A stronger hit joined the finding, as the ledger's refresh records it.
+            with services.store.write() as c:
+                c.execute(findings.update().where(findings.c.id == item.finding.id)
+                          .values(severity="high"))  # fmt: skip
+            later = opened + dt.timedelta(minutes=1)
+            notifier.findings_changed(tenant_id, [item.finding.id], later)
+            (got,) = medium.wait_for(1)
+            notifier.findings_changed(tenant_id, [item.finding.id], later)  # no higher again
+            time.sleep(0.5)
+        finally:
+            notifier.close()
+    assert [r.headers["X-Flowcdr-Event"] for r in every.got] == [
+        "finding.opened",
+        "finding.escalated",
+    ]
+    assert len(medium.got) == 1
+    assert verified(created["secret"], got)
+    sent = json.loads(got.body)
+    assert (sent["event"], sent["finding"]["severity"]) == ("finding.escalated", "high")
