@@ -26,6 +26,7 @@ from flowcdr.store import keys
 from flowcdr.store.backend import AnyFlowStore, open_flow_store
 from flowcdr.store.control import ControlStore
 from flowcdr.store.flows import DuckFlowStore
+from flowcdr.store.signins import SharedThrottle
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +46,7 @@ class Services:
     store: ControlStore
     flows: AnyFlowStore
     signer: TokenSigner
-    throttle: Throttle
+    throttle: Throttle | SharedThrottle
     rules: dict[str, Rule]
     ledger: FindingLedger
     detector: ContinuousDetector
@@ -94,7 +95,7 @@ class Services:
             store,
             flows,
             TokenSigner(key),
-            Throttle(settings.login_failures, settings.login_window_seconds),
+            _throttle(settings, store),
             rules,
             ledger,
             detector,
@@ -110,3 +111,12 @@ class Services:
         self.notifier.close()
         self.flows.close()
         self.store.close()
+
+
+def _throttle(settings: Settings, store: ControlStore) -> Throttle | SharedThrottle:
+    """Failed sign-ins counted in memory, or in the control database when it is PostgreSQL:
+    gateways sharing it then share the count (docs/postgresql.md)."""
+    limit, window = settings.login_failures, settings.login_window_seconds
+    if store.engine.dialect.name == "postgresql":
+        return SharedThrottle(store, limit, window)
+    return Throttle(limit, window)

@@ -1,8 +1,8 @@
 """Sign-in throttling: too many failures for one username or one client address -> wait.
 
 Counted in memory per process over a sliding window; a success clears the username's count.
-(With several gateway replicas each counts on its own, which bounds an attacker's rate by
-the replica count; a shared counter belongs with the PostgreSQL control plane.)
+Gateways sharing a PostgreSQL control database count together instead
+(``flowcdr.store.signins.SharedThrottle``, the same three calls).
 """
 
 import math

@@ -66,6 +66,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     (7, "leases: scheduled work that one gateway at a time does", _create(schema.leases)),
     (8, "per-tenant rule settings", _create(schema.rule_settings)),
     (9, "webhooks that announce findings", _create(schema.webhooks)),
+    (10, "failed sign-ins counted across gateways", _create(schema.sign_in_failures)),
 )  # fmt: skip
 LATEST = MIGRATIONS[-1][0]
 

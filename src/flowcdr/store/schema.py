@@ -93,6 +93,17 @@ leases = sa.Table(
     sa.Column("expires_at", sa.String(32), nullable=False),
 )
 
+# Failed sign-ins (flowcdr.store.signins), counted here when gateways share a PostgreSQL control
+# database; ``key`` is the SHA-256 of the throttle key (a username or a client address).
+sign_in_failures = sa.Table(
+    "sign_in_failures",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("key", sa.String(64), nullable=False),
+    sa.Column("at", sa.String(32), nullable=False),
+    sa.Index("sign_in_failures_by_key", "key", "at"),
+)
+
 # Findings of the detection engine (design.md section 6), with their lifecycle. A finding is the
 # sum of its hits: one row per rule window that fired, keyed so that a window evaluated again
 # (late flows) replaces its hit instead of adding one. ``first_bucket``/``last_bucket_end``

@@ -17,7 +17,7 @@ from flowcdr.api.services import Services
 from flowcdr.config import Settings
 from flowcdr.store.lease import Lease
 
-from .conftest import Gateway, seed
+from .conftest import PASSWORD, Gateway, seed
 from .test_findings import RULE, scan_detected
 from .test_flowlogs import connection
 
@@ -159,3 +159,25 @@ def test_one_gateway_keeps_the_inventory_schedule(pair: list[Gateway]) -> None:
     lease_a.release()
     assert asyncio.run(sync_if_due(b, lease_b, due=now))
     assert lease_a.current() == "gateway-b"
+
+
+def test_failed_sign_ins_count_across_gateways(
+    pair: list[Gateway], database_url: str | None
+) -> None:
+    """On PostgreSQL the gateways share the count: failures at a throttle the username at b,
+    and a success clears it for both. (One SQLite file has one gateway: it counts alone.)"""
+    a, b = pair
+    limit = a.settings.login_failures
+    for _ in range(limit):
+        bad = {"username": "amy", "password": "wrong", "token": "true"}
+        assert a.client.post("/auth", data=bad).status_code == 401
+    good = {"username": "amy", "password": PASSWORD, "token": "true"}
+    at_b = b.client.post("/auth", data=good)
+    if database_url is None:
+        assert at_b.status_code == 200
+        return
+    assert at_b.status_code == 429
+    assert 0 < int(at_b.headers["Retry-After"]) <= a.settings.login_window_seconds
+    services(a).throttle.succeed("user:amy")  # as a sign-in that got through would
+    services(a).throttle.succeed("client:testclient")
+    assert b.client.post("/auth", data=good).status_code == 200

@@ -1,16 +1,20 @@
 """What differs between SQLite and PostgreSQL, made to behave the same in the control store."""
 
 import threading
+import time
 from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 from cryptography.fernet import Fernet
 from pydantic import SecretStr
 
 from flowcdr.config import Settings
 from flowcdr.store.control import Bucket, ConflictError, ControlStore, StoreError, connect
+from flowcdr.store.schema import sign_in_failures
+from flowcdr.store.signins import SharedThrottle
 
 
 def test_audit_fields_longer_than_their_columns_are_clipped(
@@ -114,3 +118,22 @@ def test_a_gateway_with_another_encryption_key_refuses_to_start(
     again = ControlStore.open(Settings(data_dir=tmp_path / "a", database_url=shared_url))
     assert again.configs(tenant_id)[0].buckets[0].connection_string == "secret"
     again.close()
+
+
+def test_the_shared_sign_in_count_has_a_window_and_bounded_keys(
+    tmp_path: Path, database_url: str | None
+) -> None:
+    store = ControlStore.open(Settings(data_dir=tmp_path, database_url=database_url))
+    throttle = SharedThrottle(store, limit=2, window_seconds=1)
+    long_name = "user:" + "x" * 5000  # as typed into a sign-in form
+    throttle.fail(long_name, "client:10.0.0.1")
+    assert throttle.retry_after(long_name) == 0  # one failure of two
+    throttle.fail(long_name)
+    assert throttle.retry_after("client:10.0.0.1", long_name) == 1
+    assert throttle.retry_after("client:10.0.0.1") == 0
+    time.sleep(1.1)  # the window passes
+    assert throttle.retry_after(long_name) == 0
+    throttle.fail(long_name)  # and prunes what the window left behind
+    with store.engine.connect() as c:
+        assert c.execute(sa.select(sa.func.count()).select_from(sign_in_failures)).scalar() == 2
+    store.close()
