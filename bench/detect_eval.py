@@ -18,7 +18,7 @@ non-insight findings of benign runs, per 100 VMs per day. A second precision cou
 as right when it names a labelled attack's address during the attack whatever the technique
 (a Tor attacker listed in threat intel also raises the threat-intel rule, with its own ATT&CK
 ids). Every run suppresses the estate's own vulnerability scanner (10.0.64.4, the same address
-in every simulation), as its operator would.
+in every simulation) for the internal scanning rules it trips, as its operator would.
 
 Targets (PASS/MISS, never failing the run): recall >= 0.95, precision >= 0.95, at most 1 false
 positive per 100 VMs per day. A command that fails exits 1.
@@ -43,11 +43,18 @@ TARGET_RECALL = 0.95
 TARGET_PRECISION = 0.95
 TARGET_FP_PER_100_VMS_DAY = 1.0
 SLACK = dt.timedelta(hours=6)  # the longest rule window: a finding's window may start earlier
-SETTINGS = """
+# The estate's vulnerability scanner, suppressed as its operator would: for what scanning
+# trips, not for everything, so the scanner VM compromised (as seed 101 draws it, tunnelling
+# DNS) is still found.
+SETTINGS = "".join(
+    f"""
 [[suppressions]]
 cidr = "10.0.64.4/32"
+rule = "{rule}"
 reason = "the customer's own vulnerability scanner"
 """
+    for rule in ("internal_port_scan", "internal_sweep", "admin_port_fan_out")
+)
 
 
 @dataclass
