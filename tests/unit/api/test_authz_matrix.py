@@ -123,6 +123,10 @@ def test_analysts_cannot_change_anything_admin_only(gateway: Gateway, username: 
         ("DELETE", "/cdr/v1/suppressions/{suppression_id}"),
         ("PATCH", "/cdr/v1/findings/{finding_id}"),
         ("POST", "/cdr/v1/inventory/sync"),
+        ("PUT", "/cdr/v1/rules/{rule_id}/settings"),
+        ("GET", "/cdr/v1/webhooks"),
+        ("POST", "/cdr/v1/webhooks"),
+        ("DELETE", "/cdr/v1/webhooks/{webhook_id}"),
     ]
     known = set(api_routes(gateway))
     assert set(admin_only) <= known
