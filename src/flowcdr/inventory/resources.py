@@ -182,4 +182,3 @@ def flow_log(resource: Json) -> model.FlowLog:
         format_version=int(fmt.get("version") or 1),
         traffic_analytics=bool(watcher.get("enabled", False)),
     )
-
