@@ -63,6 +63,7 @@ MIGRATIONS: tuple[Migration, ...] = (
      _create(schema.findings, schema.finding_hits, schema.suppressions)),
     (4, "connectors registered by the Terraform module", _create(_connectors_v4)),
     (5, "connector credentials and the Azure inventory", _inventory),
+    # No 6: numbers were reserved while these were built side by side; versions only ascend.
     (7, "leases: scheduled work that one gateway at a time does", _create(schema.leases)),
     (8, "per-tenant rule settings", _create(schema.rule_settings)),
     (9, "webhooks that announce findings", _create(schema.webhooks)),
