@@ -118,3 +118,23 @@ class NameIndex:
         for name in NAME_COLUMNS:
             flows = flows.append_column(name, names[name])
         return flows.append_column("peer_vm", self.lookup(None, remote)["vm"])
+
+
+def vm_addresses(snapshots: Iterable[Snapshot], vm_name: str) -> tuple[str, ...]:
+    """Every private and public address of the VMs named ``vm_name`` (Azure compares VM names
+    without case; the same name in two resource groups is two VMs, and both are meant)."""
+    wanted = vm_name.strip().lower()
+    found: list[str] = []
+    for snapshot in snapshots:
+        vms = {rid(vm.id) for vm in snapshot.virtual_machines if vm.name.lower() == wanted}
+        nics = [nic for nic in snapshot.network_interfaces if rid(nic.vm_id or "") in vms]
+        public_ids = {rid(ip_id) for nic in nics for ip_id in nic.public_ip_ids}
+        nic_ids = {rid(nic.id) for nic in nics}
+        for nic in nics:
+            found.extend(nic.private_ips)
+        for public in snapshot.public_ips:
+            owner = rid(public.ip_configuration_id or "")
+            owned = rid(public.id) in public_ids or owner.split("/ipconfigurations/")[0] in nic_ids
+            if public.ip_address and owned:
+                found.append(public.ip_address)
+    return tuple(dict.fromkeys(found))

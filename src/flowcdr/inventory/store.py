@@ -295,6 +295,12 @@ class InventoryStore:
             for row in rows
         ]
 
+    def latest_snapshots(self, tenant_id: str) -> list[Snapshot]:
+        """Every subscription of the tenant as held now (flow names and the ``vm`` filter)."""
+        held = (self.latest_snapshot(tenant_id, s.subscription_id)
+                for s in self.subscriptions(tenant_id))  # fmt: skip
+        return [snapshot for snapshot in held if snapshot is not None]
+
     def latest_snapshot(self, tenant_id: str, subscription_id: str) -> Snapshot | None:
         """The subscription as the inventory holds it now (the posture audit and flow
         enrichment read this), or None before its first sync."""

@@ -70,6 +70,11 @@ def _where(tenant_id: str, flow_filter: fq.FlowFilter, params: _Params) -> str:
     for column, network in (("src_ip", flow_filter.src), ("dst_ip", flow_filter.dst)):
         if network is not None:
             clauses.append(_in_network(column, network, params))
+    if flow_filter.hosts is not None:
+        marks = ", ".join(
+            f"toIPv6({params.add(_as_v6(address), 'String')})" for address in flow_filter.hosts
+        )
+        clauses.append(f"(src_ip IN ({marks}) OR dst_ip IN ({marks}))")
     return " AND ".join(clauses)
 
 

@@ -36,6 +36,7 @@ PAGE_MAX = 1000
 TOP_MAX = 100
 DEFAULT_RANGE = dt.timedelta(hours=1)
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 Measure = Literal["flows", "bytes"]
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 _MICROSECOND = dt.timedelta(microseconds=1)
@@ -75,8 +76,10 @@ _MAXIMA = {"src_port": 65535, "dst_port": 65535, "protocol": 255}
 class FlowFilter:
     """Which flows: ``start <= time < end`` and every other field that is set.
 
-    ``src`` and ``dst`` are networks (a single address is a /32 or /128). ARM ids match in any
-    case (they are stored lower-case), country codes too (stored upper-case).
+    ``src`` and ``dst`` are networks (a single address is a /32 or /128). ``hosts`` matches a
+    flow with either end at one of its addresses: a machine's traffic both ways, as the
+    inventory knows its addresses (``vm`` in the API). ARM ids match in any case (they are
+    stored lower-case), country codes too (stored upper-case).
     """
 
     start: dt.datetime
@@ -97,6 +100,7 @@ class FlowFilter:
     src_country: str | None = None
     dst_country: str | None = None
     flow_type: str | None = None
+    hosts: tuple[Address, ...] | None = None
 
     def __post_init__(self) -> None:
         for name in ("start", "end"):
@@ -104,6 +108,8 @@ class FlowFilter:
                 raise FilterError(name, f"{name} needs a time zone (Z for UTC)")
         if self.start >= self.end:
             raise FilterError("end", "end must be after start")
+        if self.hosts is not None and not self.hosts:
+            raise FilterError("hosts", "hosts needs at least one address")
         for name, words in CLOSED_VALUES.items():
             value = getattr(self, name, None)  # log_type is not a filter
             if value is not None and value not in words:
@@ -164,6 +170,11 @@ def _where(tenant_id: str, flow_filter: FlowFilter) -> tuple[str, list[Any]]:
             clause, values = _in_network(_column(column), network)
             clauses.append(clause)
             params.extend(values)
+    if flow_filter.hosts is not None:
+        texts = [_canonical(address) for address in flow_filter.hosts]
+        marks = ", ".join("?" * len(texts))
+        clauses.append(f"(src_ip IN ({marks}) OR dst_ip IN ({marks}))")
+        params.extend([*texts, *texts])
     return " AND ".join(clauses), params
 
 

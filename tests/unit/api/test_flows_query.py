@@ -7,6 +7,7 @@ fixture; one test sends a fragment through /cdr/v1/ingest instead, end to end.
 import csv
 import datetime as dt
 import io
+import ipaddress
 import json
 import time
 from dataclasses import dataclass
@@ -31,6 +32,7 @@ from ..store.test_flowquery import (
     python_top,
     volume,
 )
+from ..web.test_flow_names import inventory_of_the_seeded_nic
 from .conftest import Gateway
 from .test_ingest import DENY, GOOD, send
 
@@ -280,3 +282,16 @@ def test_the_openapi_document_describes_the_query_api(gateway: Gateway) -> None:
     assert {"text/csv", "application/x-ndjson"} <= set(flows["responses"]["200"]["content"])
     for path in ("timeseries", "top/{dimension}", "resources"):
         assert f"/cdr/v1/insights/{path}" in spec["paths"]
+
+
+def test_vm_narrows_to_its_addresses_from_the_callers_inventory(loaded: Loaded) -> None:
+    services = loaded.gateway.client.app.state.services  # type: ignore[attr-defined]
+    services.inventory.record(loaded.contoso, inventory_of_the_seeded_nic())  # web-01: 10.0.0.4
+    f = window(hosts=(ipaddress.ip_address("10.0.0.4"),))
+    want = expected(loaded.rows, f, loaded.contoso)
+    assert 0 < len(want) < len(expected(loaded.rows, window(), loaded.contoso))
+    assert bag(pages(loaded, "amy", 100, **WINDOW, vm="web-01")) == bag(want)
+
+    theirs = loaded.get("bob", "/cdr/v1/flows", **WINDOW, vm="web-01")  # not in bob's inventory
+    assert theirs.status_code == 422
+    assert theirs.json()["error"]["field"] == "vm"

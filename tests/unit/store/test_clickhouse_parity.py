@@ -3,6 +3,7 @@ and every insights and flows query. The flows are a simulated estate with every 
 scenario, enriched with threat intel, loaded once into each engine for the module."""
 
 import datetime as dt
+import ipaddress
 import json
 from collections.abc import Iterator
 from typing import Any
@@ -132,6 +133,9 @@ NARROWED: dict[str, dict[str, Any]] = {
     "an ipv6 network": {"src": fq.parse_network("2768::/16", "src")},
     "one ipv6 address": {"src": fq.parse_network("283c:9211:bf06:40a2:40f7:d04:c735:5153", "src")},
     "a country": {"src_country": "de", "flow_type": "external_public"},
+    "a machine's addresses": {
+        "hosts": (ipaddress.ip_address("10.1.0.7"), ipaddress.ip_address("2768::1"))
+    },
 }
 FILTERS = [
     pytest.param(fq.FlowFilter(start, end, **narrowed), id=f"{span}, {name}")

@@ -114,6 +114,9 @@ def matches(row: dict[str, Any], f: FlowFilter, tenant: str = TENANT) -> bool:
     for column, network in (("src_ip", f.src), ("dst_ip", f.dst)):
         if network is not None and ipaddress.ip_address(row[column]) not in network:
             return False
+    ends = {ipaddress.ip_address(row["src_ip"]), ipaddress.ip_address(row["dst_ip"])}
+    if f.hosts is not None and not ends & set(f.hosts):
+        return False
     return all(
         getattr(f, name) is None or row[name] == getattr(f, name)
         for name in flowquery._EQUALS
@@ -313,6 +316,7 @@ def test_the_window_is_start_inclusive_end_exclusive(
         (lambda: window(dst_port=65536), "dst_port"),
         (lambda: window(protocol=-1), "protocol"),
         (lambda: FlowFilter(T0, T0), "end"),
+        (lambda: window(hosts=()), "hosts"),
         (lambda: FlowFilter(T0.replace(tzinfo=None), T0 + SPAN), "start"),
         (lambda: parse_network("10.0.0.0/33", "src"), "src"),
         (lambda: parse_network("fe80::1%eth0", "dst"), "dst"),
@@ -350,6 +354,16 @@ def test_a_bad_cursor_or_limit_is_refused(reader: duckdb.DuckDBPyConnection, cur
 
 def volume(row: dict[str, Any]) -> int:
     return (row["src_bytes"] or 0) + (row["dst_bytes"] or 0)
+
+
+def test_hosts_match_either_end(
+    reader: duckdb.DuckDBPyConnection, rows: list[dict[str, Any]]
+) -> None:
+    one, other = (ipaddress.ip_address(rows[i][end]) for i, end in ((0, "src_ip"), (5, "dst_ip")))
+    f = window(hosts=(one, other))
+    want = expected(rows, f)
+    assert 0 < len(want) < len(expected(rows, window()))
+    assert bag(walk(reader, f, 1000)[0]) == bag(want)
 
 
 @pytest.mark.parametrize("f", [window(), window(decision="allow", src_scope="public")])

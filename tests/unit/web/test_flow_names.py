@@ -1,8 +1,11 @@
 """The flows page names a flow's VMs, NIC, subnet, VNet and NSGs from the tenant's inventory."""
 
 import dataclasses
+import datetime as dt
+from typing import Any
 
 from flowcdr.inventory.model import NetworkInterface, Snapshot
+from flowcdr.store import flowquery as fq
 
 from ..inventory.estate import WEB_NIC, estate
 from .conftest import Portal, window
@@ -42,3 +45,37 @@ def test_another_tenants_inventory_names_nothing(portal: Portal) -> None:
     services.inventory.record(bob, inventory_of_the_seeded_nic())
     page = portal.as_user("amy").get("/portal/flows", params=window()).text
     assert "web-01" not in page
+
+
+def rows_at(services: Any, tenant_id: str, **where: Any) -> set[tuple[str, str, str]]:
+    """(time, src, dst) of every seeded flow in the window matching ``where``, from the store."""
+    start, end = (
+        dt.datetime(2026, 3, 1, 9, tzinfo=dt.UTC),
+        dt.datetime(2026, 3, 1, 13, tzinfo=dt.UTC),
+    )
+    reader = services.flows.reader()
+    try:
+        page = fq.flows(reader, tenant_id, fq.FlowFilter(start, end, **where), limit=fq.PAGE_MAX)
+    finally:
+        reader.close()
+    return {(str(i["time"]), str(i["src_ip"]), str(i["dst_ip"])) for i in page.items}
+
+
+def test_the_vm_filter_shows_a_vms_traffic_both_ways(portal: Portal) -> None:
+    services = portal.client.app.state.services  # type: ignore[attr-defined]
+    client = portal.as_user("amy")
+    refused = client.get("/portal/flows", params=window(vm="web-01"))
+    assert "no Azure inventory to look up a VM named &#39;web-01&#39;" in refused.text
+
+    services.inventory.record(portal.tenant_id, inventory_of_the_seeded_nic())
+    web = fq.parse_network("10.0.0.4", "src")
+    expected = rows_at(services, portal.tenant_id, src=web) | rows_at(
+        services, portal.tenant_id, dst=web
+    )
+    everything = rows_at(services, portal.tenant_id)
+    assert 0 < len(expected) < min(len(everything), 50), "10.0.0.4 should be in a few flows"
+    page = client.get("/portal/flows", params=window(vm="WEB-01")).text  # names ignore case
+    shown = page.count('<tr class="flow-row"')
+    assert shown == len(expected)
+    unknown = client.get("/portal/flows", params=window(vm="db-09")).text
+    assert "no VM named &#39;db-09&#39;" in unknown

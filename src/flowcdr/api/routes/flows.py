@@ -10,7 +10,9 @@ rows.
 
 import datetime as dt
 import io
+import ipaddress
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from typing import Annotated, Any, TypeVar
 
 import numpy as np
@@ -25,6 +27,7 @@ from flowcdr.api.deps import CurrentUser, ServicesDep
 from flowcdr.api.errors import ERROR_RESPONSES, ApiError
 from flowcdr.api.services import Services
 from flowcdr.formats.schema import DECISIONS, DIRECTIONS, FLOW_TYPES, SCOPES, STATES
+from flowcdr.inventory.names import vm_addresses
 from flowcdr.store import flowquery
 from flowcdr.store.backend import FlowReader
 from flowcdr.store.flowquery import PAGE_MAX, FilterError, FlowFilter, parse_network
@@ -88,7 +91,33 @@ def flow_filter(
         raise ApiError(422, str(error), field=error.field) from None
 
 
-FlowFilterDep = Annotated[FlowFilter, Depends(flow_filter)]
+def with_vm(found: Services, tenant_id: str, flow_filter: FlowFilter, vm: str) -> FlowFilter:
+    """``flow_filter`` narrowed to the traffic of the VMs named ``vm`` (either end at one of
+    their addresses, as the tenant's Azure inventory last listed them)."""
+    snapshots = found.inventory.latest_snapshots(tenant_id)
+    addresses = vm_addresses(snapshots, vm)
+    if not addresses:
+        known = "no VM" if snapshots else "no Azure inventory to look up a VM"
+        raise ApiError(422, f"vm: {known} named {vm[:80]!r}", field="vm")
+    return replace(flow_filter, hosts=tuple(ipaddress.ip_address(a) for a in addresses))
+
+
+async def scoped_flow_filter(
+    user: CurrentUser,
+    found: ServicesDep,
+    flow_filter: Annotated[FlowFilter, Depends(flow_filter)],
+    vm: Annotated[
+        str | None,
+        Query(max_length=80, description="A VM's name: its traffic both ways (from the inventory)"),
+    ] = None,
+) -> FlowFilter:
+    """``flow_filter`` and, when asked, a VM's traffic: the one filter needing the tenant."""
+    if not vm:
+        return flow_filter
+    return await run_in_threadpool(with_vm, found, user.tenant_id, flow_filter, vm)
+
+
+FlowFilterDep = Annotated[FlowFilter, Depends(scoped_flow_filter)]
 
 
 async def query(found: Services, work: Callable[[FlowReader], T]) -> T:

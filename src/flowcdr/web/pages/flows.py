@@ -46,7 +46,7 @@ class _Asked:
     def __init__(self, request: Request) -> None:
         given = request.query_params
         self.values = {name: given.get(name, "").strip() for name in (*TEXT_FIELDS,
-                       *NUMBER_FIELDS)}  # fmt: skip
+                       *NUMBER_FIELDS, "vm")}  # fmt: skip
         self.problem: str | None = None
         self.span: TimeRange
         try:
@@ -74,6 +74,18 @@ class _Asked:
             self.problem = error.message
             return None
 
+    async def narrowed(self, found: Services, tenant_id: str) -> FlowFilter | None:
+        """The filter with the VM asked for (the API's ``vm``), or None with the problem."""
+        if self.filter is None or not self.values["vm"]:
+            return self.filter
+        try:
+            return await run_in_threadpool(
+                flows_api.with_vm, found, tenant_id, self.filter, self.values["vm"]
+            )
+        except ApiError as error:
+            self.problem = error.message
+            return None
+
     def params(self) -> dict[str, str]:
         return {**{k: v for k, v in self.values.items() if v}, **self.span.params()}
 
@@ -83,10 +95,7 @@ def _name(found: Services, tenant_id: str, items: list[dict[str, Any]]) -> None:
     tenant's inventory has any subscription."""
     if not items:
         return
-    inventory = found.inventory
-    held = (inventory.latest_snapshot(tenant_id, s.subscription_id) for s in
-            inventory.subscriptions(tenant_id))  # fmt: skip
-    snapshots = [snapshot for snapshot in held if snapshot is not None]
+    snapshots = found.inventory.latest_snapshots(tenant_id)
     if not snapshots:
         return
     columns = ("mac", "direction", "src_ip", "dst_ip")
@@ -109,9 +118,9 @@ async def flows(request: Request, viewer: PortalViewer, found: ServicesDep) -> R
     cursor = request.query_params.get("cursor")
     items: list[dict[str, Any]] = []
     more = None
-    wanted = asked.filter
+    tenant = viewer.user.tenant_id
+    wanted = await asked.narrowed(found, tenant)
     if wanted is not None:
-        tenant = viewer.user.tenant_id
         try:
             result = await flows_api.query(
                 found,
@@ -131,11 +140,12 @@ async def flows(request: Request, viewer: PortalViewer, found: ServicesDep) -> R
 async def export(request: Request, viewer: PortalViewer, found: ServicesDep) -> Response:
     """Every flow of the filter as CSV, streamed by the API's export."""
     asked = _Asked(request)
-    if asked.filter is None:
+    wanted = await asked.narrowed(found, viewer.user.tenant_id)
+    if wanted is None:
         return page(request, "flows.html", viewer, status=422, nav="flows", asked=asked,
                     items=[], more=None, params=asked.params(), directions=DIRECTIONS,
                     decisions=DECISIONS, flow_types=FLOW_TYPES, protocols=PROTOCOLS,
                     first_page=True, span=asked.span)  # fmt: skip
     return await flows_api.list_flows(
-        viewer.user, found, asked.filter, cursor=None, limit=PAGE, accept=flows_api.CSV
+        viewer.user, found, wanted, cursor=None, limit=PAGE, accept=flows_api.CSV
     )
