@@ -79,3 +79,27 @@ def test_the_vm_filter_shows_a_vms_traffic_both_ways(portal: Portal) -> None:
     assert shown == len(expected)
     unknown = client.get("/portal/flows", params=window(vm="db-09")).text
     assert "no VM named &#39;db-09&#39;" in unknown
+
+
+def test_findings_name_the_assets_at_their_ends(portal: Portal) -> None:
+    services = portal.client.app.state.services  # type: ignore[attr-defined]
+    listed = portal.client.get("/cdr/v1/findings", headers=portal.gateway.bearer("alice")).json()
+    finding = next(item for item in listed["items"] if item["dst_ip"])
+    assert finding["assets"] == {"src": None, "dst": None}  # no inventory yet
+
+    snapshot = inventory_of_the_seeded_nic()
+    nics = tuple(
+        dataclasses.replace(nic, private_ips=(finding["dst_ip"],)) if nic.id == WEB_NIC else nic
+        for nic in snapshot.network_interfaces
+    )
+    services.inventory.record(
+        portal.tenant_id, dataclasses.replace(snapshot, network_interfaces=nics)
+    )
+    path = f"/cdr/v1/findings/{finding['id']}"
+    shown = portal.client.get(path, headers=portal.gateway.bearer("alice")).json()
+    assert shown["assets"]["dst"]["vm"] == "web-01"
+    assert shown["assets"]["dst"]["nsg"] == "nsg-web"
+    assert shown["assets"]["src"] is None or shown["assets"]["src"].get("vm") != "web-01"
+
+    page = portal.as_user("amy").get(f"/portal/findings/{finding['id']}").text
+    assert "<dt>Destination asset</dt><dd>VM <strong>web-01</strong>" in page

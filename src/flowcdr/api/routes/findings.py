@@ -20,11 +20,13 @@ from pydantic import BaseModel, Field, ValidationError
 
 from flowcdr.api.deps import Admin, CurrentUser, ServicesDep, client_address
 from flowcdr.api.errors import ERROR_RESPONSES, ApiError
+from flowcdr.api.services import Services
 from flowcdr.detect.export import ExportFormat, to_ecs, to_ocsf
 from flowcdr.detect.finding import FindingKind, FindingStatus, iso
 from flowcdr.detect.ledger import StoredSuppression, Tracked
 from flowcdr.detect.rule import Severity
 from flowcdr.detect.settings import Suppression
+from flowcdr.inventory.names import end_names
 
 router = APIRouter(prefix="/cdr/v1", tags=["findings"])
 PAGE_MAX = 500
@@ -70,8 +72,11 @@ async def list_findings(
         )
     )
     last = page[-1].finding if len(page) == limit else None
+    items = [_shaped(item, format) for item in page]
+    if format == "ndjson":
+        await run_in_threadpool(with_assets, found, user.tenant_id, items)
     return Page(
-        items=[_shaped(item, format) for item in page],
+        items=items,
         next=_encode((iso(last.last_seen), last.id)) if last else None,
     )
 
@@ -81,7 +86,19 @@ async def get_finding(finding_id: str, user: CurrentUser, found: ServicesDep) ->
     item = await run_in_threadpool(found.ledger.finding, user.tenant_id, finding_id)
     if item is None:
         raise ApiError(404, f"no finding {finding_id!r}", field="finding_id")
-    return item.as_dict()
+    shown = item.as_dict()
+    await run_in_threadpool(with_assets, found, user.tenant_id, [shown])
+    return shown
+
+
+def with_assets(found: Services, tenant_id: str, items: list[dict[str, Any]]) -> None:
+    """Add ``assets``: the VM, NIC, subnet, VNet, NSGs and resource group behind each end
+    (``src``, ``dst``) as the tenant's Azure inventory knows them now, or null."""
+    snapshots = found.inventory.latest_snapshots(tenant_id)
+    ends = [item.get(column) for item in items for column in ("src_ip", "dst_ip")]
+    names = end_names(snapshots, ends)
+    for index, item in enumerate(items):
+        item["assets"] = {"src": names[2 * index], "dst": names[2 * index + 1]}
 
 
 class Triage(BaseModel):

@@ -157,8 +157,10 @@ async def finding_detail(
 ) -> Response:
     item = await _finding_or_404(found, viewer.user.tenant_id, finding_id)
     rule = found.rules.get(item.finding.rule_id)
+    shown = {"src_ip": item.finding.src_ip, "dst_ip": item.finding.dst_ip}
+    await run_in_threadpool(findings_api.with_assets, found, viewer.user.tenant_id, [shown])
     return page(request, "finding.html", viewer, nav="findings", item=item, f=item.finding,
-                rule=rule, flows=_flows_link(item), error=None,
+                rule=rule, flows=_flows_link(item), error=None, assets=shown["assets"],
                 scopes=_SUPPRESS_SCOPES)  # fmt: skip
 
 
@@ -257,4 +259,4 @@ async def _refused(
     rule = found.rules.get(item.finding.rule_id)
     return page(request, "finding.html", viewer, status=422, nav="findings", item=item,
                 f=item.finding, rule=rule, flows=_flows_link(item), error=message,
-                scopes=_SUPPRESS_SCOPES)  # fmt: skip
+                assets=None, scopes=_SUPPRESS_SCOPES)  # fmt: skip
