@@ -1,7 +1,6 @@
 """What the routes need, built once per app from the settings."""
 
 import datetime as dt
-import logging
 from dataclasses import dataclass
 
 import flowcdr.detections
@@ -28,10 +27,8 @@ from flowcdr.store.control import ControlStore
 from flowcdr.store.flows import DuckFlowStore
 from flowcdr.store.signins import SharedThrottle
 
-log = logging.getLogger(__name__)
 
-
-def posture_audit(evidence: FlowEvidence, ledger: FindingLedger) -> PostSyncHook:
+def posture_audit(evidence: FlowEvidence | None, ledger: FindingLedger) -> PostSyncHook:
     """After every inventory sync, the posture audit of the subscription, weighed by its flows."""
 
     def hook(tenant_id: str, snapshot: Snapshot) -> None:
@@ -85,10 +82,9 @@ class Services:
         syncer = InventorySync(
             store, inventory, arm, client_secret_credential(settings.azure_authority)
         )
-        if isinstance(flows, DuckFlowStore):  # its flow evidence is a DuckDB query for now
-            syncer.hooks.append(posture_audit(DuckFlowEvidence(flows.reader), ledger))
-        else:
-            log.warning("the posture audit is not run: its flow evidence reads DuckDB only")
+        # The flow evidence is a DuckDB query: on ClickHouse the audit weighs configuration alone.
+        evidence = DuckFlowEvidence(flows.reader) if isinstance(flows, DuckFlowStore) else None
+        syncer.hooks.append(posture_audit(evidence, ledger))
         notifier.start()
         return cls(
             settings,
