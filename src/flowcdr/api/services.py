@@ -28,11 +28,16 @@ from flowcdr.store.flows import DuckFlowStore
 from flowcdr.store.signins import SharedThrottle
 
 
-def posture_audit(evidence: FlowEvidence | None, ledger: FindingLedger) -> PostSyncHook:
-    """After every inventory sync, the posture audit of the subscription, weighed by its flows."""
+def posture_audit(
+    evidence: FlowEvidence | None, ledger: FindingLedger, notifier: Notifier
+) -> PostSyncHook:
+    """After every inventory sync, the posture audit of the subscription, weighed by its flows;
+    the findings it opens go to the webhooks as the detector's do."""
 
     def hook(tenant_id: str, snapshot: Snapshot) -> None:
-        audit(tenant_id, snapshot, evidence, ledger, dt.datetime.now(dt.UTC))
+        now = dt.datetime.now(dt.UTC)
+        result = audit(tenant_id, snapshot, evidence, ledger, now)
+        notifier.findings_changed(tenant_id, result.changed, now)
 
     return hook
 
@@ -84,7 +89,7 @@ class Services:
         )
         # The flow evidence is a DuckDB query: on ClickHouse the audit weighs configuration alone.
         evidence = DuckFlowEvidence(flows.reader) if isinstance(flows, DuckFlowStore) else None
-        syncer.hooks.append(posture_audit(evidence, ledger))
+        syncer.hooks.append(posture_audit(evidence, ledger, notifier))
         notifier.start()
         return cls(
             settings,

@@ -81,6 +81,8 @@ class Reconciled:
     opened: int
     extended: int
     resolved: int
+    changed: tuple[str, ...] = ()
+    """Ids of the findings opened or extended: what webhooks may announce."""
 
 
 class FindingLedger:
@@ -253,7 +255,10 @@ class FindingLedger:
                     gone,
                 )
             opened, extended, resolved = len(opened_rows), len(extended_rows), len(gone)
-        return Reconciled(opened, extended, resolved)
+        changed = tuple(row["id"] for row in opened_rows) + tuple(
+            row["finding"] for row in extended_rows
+        )
+        return Reconciled(opened, extended, resolved, changed)
 
     def _owner(
         self, c: sa.Connection, tenant_id: str, rule: Rule, key: str, hit: Hit

@@ -13,6 +13,7 @@ from flowcdr.detect.notify import Notifier
 from flowcdr.store.schema import findings, webhooks
 
 from ..detect.receiver import receiver, verified
+from ..inventory.estate import NSG_WEB, estate, rule, with_rules
 from .conftest import Gateway
 from .test_findings import RULE, scan_detected
 
@@ -201,3 +202,22 @@ def test_a_rising_severity_is_announced_once(gateway: Gateway) -> None:
     assert verified(created["secret"], got)
     sent = json.loads(got.body)
     assert (sent["event"], sent["finding"]["severity"]) == ("finding.escalated", "high")
+
+
+def test_posture_findings_the_audit_opens_are_announced(gateway: Gateway) -> None:
+    services = gateway.client.app.state.services  # type: ignore[attr-defined]
+    tenant = services.store.user("alice").tenant_id
+    with receiver() as hook:
+        made = add(gateway, {"url": hook.url, "kind": "json", "min_severity": "low"}).json()
+        (after_sync,) = services.inventory_sync.hooks  # the posture audit, as after a sync
+        exposed = with_rules(estate(), NSG_WEB, rule("AllowAnyRDP", 100, ports=("3389",)))
+        after_sync(tenant, exposed)
+        got = hook.wait_for(1)
+        assert all(verified(made["secret"], request) for request in got)
+        sent = [json.loads(request.body) for request in got]
+        assert {item["event"] for item in sent} == {"finding.opened"}
+        assert all(item["finding"]["rule_id"].startswith("posture.") for item in sent)
+        count = len(hook.wait_for(len(sent)))
+        after_sync(tenant, exposed)  # the same issue again: extended, not announced again
+        time.sleep(1.0)
+        assert len(hook.got) == count

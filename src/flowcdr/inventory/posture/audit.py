@@ -57,6 +57,8 @@ class AuditResult:
     extended: int
     resolved: int
     by_check: dict[str, int] = field(default_factory=dict)
+    changed: tuple[str, ...] = ()
+    """Ids of the findings opened or extended (for the webhooks' notifier)."""
 
 
 def _hit(check: Check, issue: Issue, snapshot: Snapshot, now: dt.datetime) -> Hit:
@@ -125,6 +127,7 @@ def audit(
         )
     issues = find_issues(audited, checks)
     opened = extended = resolved = 0
+    changed: list[str] = []
     for check in checks:
         hits = [_hit(check, issue, snapshot, now) for issue in issues[check.id]]
         done = ledger.reconcile(
@@ -135,6 +138,7 @@ def audit(
             now=now,
             resolve=check.complete_in(snapshot),
         )
+        changed.extend(done.changed)
         opened, extended, resolved = (
             opened + done.opened,
             extended + done.extended,
@@ -147,6 +151,7 @@ def audit(
         extended,
         resolved,
         {check_id: len(found) for check_id, found in issues.items() if found},
+        tuple(changed),
     )
     log.info(
         "posture audit of subscription %s: %d issues, %d opened, %d extended, %d resolved",
