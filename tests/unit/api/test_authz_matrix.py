@@ -3,7 +3,7 @@
 The routes come from the app's own OpenAPI document, so a new route joins the matrix without
 anyone adding it. Management routes take only a valid sign-in token of a live user, collector
 routes only a valid subscription token, and nothing answers 2xx or 5xx to a missing, tampered,
-unsigned (``alg: none``), expired or wrong-kind token, or to a disabled user's token.
+unsigned (``alg: none``), expired, revoked or wrong-kind token, or to a disabled user's token.
 """
 
 import base64
@@ -14,6 +14,8 @@ import uuid
 from collections.abc import Callable
 
 import pytest
+
+from flowcdr.auth.tokens import token_hash
 
 from .conftest import Gateway
 
@@ -60,6 +62,31 @@ def expired(gateway: Gateway, username: str) -> str:
     )
 
 
+def expired_subscription(gateway: Gateway, username: str) -> str:
+    """A subscription token issued and stored as the route does, whose time is up."""
+    services = gateway.client.app.state.services  # type: ignore[attr-defined]
+    user = services.store.user(username)
+    token, token_id, expires = services.signer.issue_subscription(
+        user.tenant_id, dt.timedelta(seconds=-5)
+    )
+    services.store.add_subscription_token(
+        token_id, user.tenant_id, user.id, token_hash(token), expires.isoformat()
+    )
+    return str(token)
+
+
+def revoked_subscription(gateway: Gateway, username: str) -> str:
+    """A subscription token issued through the API, then revoked through it."""
+    token = gateway.subscription_token(username)
+    listed = gateway.client.get("/cdr/v1/subscription-tokens", headers=gateway.bearer(username))
+    newest = max(listed.json(), key=lambda t: t["createdAt"])
+    gone = gateway.client.delete(
+        f"/cdr/v1/subscription-tokens/{newest['id']}", headers=gateway.bearer(username)
+    )
+    assert gone.status_code == 204, gone.text
+    return token
+
+
 def call(gateway: Gateway, method: str, path: str, token: str | None) -> int:
     url = re.sub(r"\{[^}]+\}", str(uuid.uuid4()), path.replace("{dimension}", "talkers"))
     headers = {"Authorization": f"Bearer {token}"} if token is not None else {}
@@ -78,6 +105,8 @@ def test_every_route_refuses_bad_and_wrong_kind_credentials(gateway: Gateway) ->
         "expired sign-in": lambda: expired(gateway, "alice"),
         "tampered subscription": lambda: tampered(subscription),
         "unsigned subscription": lambda: unsigned(subscription),
+        "expired subscription": lambda: expired_subscription(gateway, "alice"),
+        "revoked subscription": lambda: revoked_subscription(gateway, "alice"),
     }
     table = api_routes(gateway)
     assert len(table) >= 25  # the matrix really covers the API
