@@ -4,6 +4,7 @@ The checks that the CSV reader does not do (IP syntax, letter codes, time range)
 or run once per distinct value, and give a mask of the rows the reference parser must explain.
 """
 
+import functools
 import itertools
 import operator
 from collections.abc import Sequence
@@ -45,6 +46,9 @@ COUNTERS = ("src_packets", "src_bytes", "dst_packets", "dst_bytes")
 # Dotted-quad IPv4 without leading zeros: exactly the strings that are already canonical.
 _OCTET = "(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
 _CANONICAL_IPV4 = rf"^({_OCTET}\.){{3}}{_OCTET}$"
+# Addresses that are not plain IPv4 (IPv6 above all) are canonicalized in Python; a blob repeats
+# the same few thousand in every run, so each is worked out once per process, not once per run.
+_canonical_ip = functools.lru_cache(maxsize=1 << 16)(canonical_ip)
 _CONTEXT_IDS = operator.itemgetter(5, 6, 7, 8)  # identity, rule, mac, acl of a Group
 # The closed value sets, as Arrow dictionaries (the schema's int8-indexed columns).
 _WORDS = {
@@ -148,7 +152,7 @@ def _canonical_ip_chunk(array: pa.DictionaryArray) -> tuple[pa.Array, npt.NDArra
     texts = dictionary.take(others).to_pylist()
     changed: dict[int, str | None] = {}
     for position, text in zip(others.tolist(), texts, strict=True):
-        ip = canonical_ip(text)
+        ip = _canonical_ip(text)
         if ip != text:
             changed[position] = ip
     if not changed:
