@@ -10,7 +10,9 @@ A rule with a long window is not re-run on every pass: re-running re-reads its w
 window. An attack rule waits at most ``MAX_RERUN_SECONDS`` between runs, so its finding shows
 within about that plus a detection interval of the flows that make it fire (the two-minute
 promise; bench/detect_ttd.py); an NSG-hygiene insight, a day's posture rather than an attack,
-re-runs once per ``window / RERUNS_PER_WINDOW`` (two hours for a day).
+re-runs once per ``window / RERUNS_PER_WINDOW`` (two hours for a day). After each rule run the
+ledger folds threat-intel matches into the specific findings covering them, whichever of the
+two rules ran first, as an offline run does.
 """
 
 import datetime as dt
@@ -91,6 +93,7 @@ class ContinuousDetector:
                 found = self._ledger.record(
                     tenant_id, rule, start=start, end=end + width, hits=hits, now=now
                 )
+                found |= self._ledger.fold(tenant_id, found, self._rules, now=now)
             except Exception:  # one broken rule must not stop the others; retried next pass
                 log.exception("rule %s failed for tenant %s", rule_id, tenant_id)
                 with self._lock:

@@ -76,6 +76,8 @@ class Finding:
     status: FindingStatus = "open"
     windows: int = 1
     """How many rule windows fired into this finding."""
+    related_rules: tuple[str, ...] = ()
+    """Corroborating rules whose findings on the same addresses were folded into this one."""
 
     @property
     def kind(self) -> FindingKind:
@@ -88,6 +90,7 @@ class Finding:
             value = getattr(self, name)
             out[name] = iso(value) if isinstance(value, dt.datetime) else value
         out["tactics"], out["techniques"] = list(self.tactics), list(self.techniques)
+        out["related_rules"] = list(self.related_rules)
         out["kind"] = self.kind
         return out
 
@@ -167,7 +170,7 @@ class FindingBook:
                 run.append(hit)
             found.append(self._finding(rule, key, run))
         found.sort(key=lambda f: (f.first_seen, f.rule_id, f.dedup_key))
-        return iter(found)
+        return iter(fold_corroboration(found, self.rules))
 
     def _finding(self, rule: Rule, key: str, run: list[Hit]) -> Finding:
         first = run[0]
@@ -196,3 +199,67 @@ class FindingBook:
             tenant_id=self.tenant_id,
             windows=len(run),
         )
+
+
+def covers(specific: Finding, generic: Finding) -> bool:
+    """Whether ``specific`` is about what ``generic`` saw: the same two ends (an end neither
+    names, such as the many sources of a spray, counts as the same), the same port when both
+    name one, and overlapping times."""
+    return (
+        specific.src_ip == generic.src_ip
+        and specific.dst_ip == generic.dst_ip
+        and (None in (specific.dst_port, generic.dst_port) or specific.dst_port == generic.dst_port)
+        and specific.first_seen <= generic.last_seen
+        and generic.first_seen <= specific.last_seen
+    )
+
+
+def fold_corroboration(found: list[Finding], rules: dict[str, Rule]) -> list[Finding]:
+    """Findings of corroborating rules (``RuleMeta.corroborating``) folded into the more
+    specific findings that cover them: the specific finding keeps its rule, ATT&CK and key,
+    takes the higher severity, names the folded rule in ``related_rules`` and its evidence
+    under ``evidence.corroboration``. A corroborating finding no other covers stays as it is.
+
+    This depends only on the set of findings, so offline and streaming runs fold alike.
+    """
+
+    def generic(finding: Finding) -> bool:
+        return rules[finding.rule_id].meta.corroborating
+
+    by_ends: dict[tuple[str | None, str | None], list[Finding]] = {}
+    for f in found:
+        if not generic(f) and not rules[f.rule_id].meta.insight:
+            by_ends.setdefault((f.src_ip, f.dst_ip), []).append(f)
+    folded: dict[str, list[Finding]] = {}
+    kept: list[Finding] = []
+    for finding in found:
+        candidates = by_ends.get((finding.src_ip, finding.dst_ip), []) if generic(finding) else []
+        owners = [s for s in candidates if covers(s, finding)]
+        for owner in owners:
+            folded.setdefault(owner.id, []).append(finding)
+        if not owners:
+            kept.append(finding)
+    return [_absorb(f, folded[f.id]) if f.id in folded else f for f in kept]
+
+
+def _absorb(finding: Finding, generic: list[Finding]) -> Finding:
+    related = tuple(dict.fromkeys([*finding.related_rules, *(g.rule_id for g in generic)]))
+    severity = finding.severity
+    for other in generic:
+        severity = _highest(severity, other.severity)
+    evidence = {
+        **finding.evidence,
+        "corroboration": [
+            {
+                "rule_id": g.rule_id,
+                "techniques": list(g.techniques),
+                "severity": g.severity,
+                "first_seen": iso(g.first_seen),
+                "last_seen": iso(g.last_seen),
+                "flow_count": g.flow_count,
+                **{k: v for k, v in g.evidence.items() if k != "samples"},
+            }
+            for g in generic
+        ],
+    }
+    return replace(finding, severity=severity, related_rules=related, evidence=evidence)

@@ -15,7 +15,7 @@ Lifecycle changes (acknowledge, resolve, suppress, reopen) record who and when.
 import datetime as dt
 import json
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -157,6 +157,60 @@ class FindingLedger:
             for finding_id in touched:
                 _refresh(c, finding_id, stamp)
         return touched
+
+    def fold(
+        self,
+        tenant_id: str,
+        finding_ids: Collection[str],
+        rules: Mapping[str, Rule],
+        *,
+        now: dt.datetime,
+    ) -> set[str]:
+        """Fold corroborating findings (``RuleMeta.corroborating``: a threat-intel match) into
+        the more specific findings that cover them, as ``finding.fold_corroboration`` does
+        offline, for the findings ``finding_ids`` that a ``record`` just changed. Stored
+        findings keep their hits, so a folded one is not deleted: it is ``suppressed`` by
+        ``correlation:<id of the specific finding>``, its note naming that finding. Only open
+        ones are folded (a person's triage stands). Returns the ids suppressed."""
+        generic = [rule_id for rule_id, rule in rules.items() if rule.meta.corroborating]
+        attacks = [
+            rule_id
+            for rule_id, rule in rules.items()
+            if not (rule.meta.corroborating or rule.meta.insight)
+        ]
+        if not generic or not finding_ids:
+            return set()
+        stamp = iso(now)
+        folded: set[str] = set()
+        with self._control.write() as c:
+            changed = c.execute(
+                sa.select(findings).where(
+                    findings.c.tenant_id == tenant_id,
+                    findings.c.id.in_(list(finding_ids)),
+                    findings.c.status.in_(_ACTIVE),
+                )
+            ).mappings()
+            for row in list(changed):
+                if row["rule_id"] in generic:
+                    pairs = [(row, owner) for owner in _covering(c, row, attacks, owners=True)]
+                else:
+                    pairs = [(other, row) for other in _covering(c, row, generic, owners=False)]
+                for item, owner in pairs:
+                    if item["status"] != "open" or item["id"] in folded:
+                        continue
+                    c.execute(
+                        findings.update()
+                        .where(findings.c.id == item["id"])
+                        .values(
+                            status="suppressed",
+                            status_by=f"correlation:{owner['id']}",
+                            status_at=stamp,
+                            note=f"folded into {owner['rule_id']} finding {owner['id']}",
+                            updated_at=stamp,
+                        )
+                    )
+                    folded.add(item["id"])
+        return folded
 
     def reconcile(
         self,
@@ -478,6 +532,28 @@ def _new_row(
         "created_at": iso(now),
         "updated_at": iso(now),
     }
+
+
+def _covering(
+    c: sa.Connection, row: sa.RowMapping, rule_ids: list[str], *, owners: bool
+) -> list[sa.RowMapping]:
+    """Active findings of ``rule_ids`` on the same ends as ``row`` (``finding.covers``): the
+    specific findings covering a corroborating ``row`` (``owners``), or the open corroborating
+    findings a specific ``row`` covers."""
+    query = sa.select(findings).where(
+        findings.c.tenant_id == row["tenant_id"],
+        findings.c.rule_id.in_(rule_ids),
+        findings.c.status.in_(_ACTIVE if owners else ("open",)),
+        findings.c.src_ip.is_not_distinct_from(row["src_ip"]),
+        findings.c.dst_ip.is_not_distinct_from(row["dst_ip"]),
+        findings.c.first_seen <= row["last_seen"],
+        findings.c.last_seen >= row["first_seen"],
+    )
+    if row["dst_port"] is not None:
+        query = query.where(
+            sa.or_(findings.c.dst_port.is_(None), findings.c.dst_port == row["dst_port"])
+        )
+    return list(c.execute(query.order_by(findings.c.created_at, findings.c.id)).mappings())
 
 
 def of_kind(kind: FindingKind) -> sa.ColumnElement[bool]:

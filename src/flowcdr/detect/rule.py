@@ -74,7 +74,10 @@ class RuleMeta:
     """Sigma's vocabulary, with ATT&CK split into tactics and techniques as findings carry them.
 
     ``insight`` marks NSG-hygiene results: they are findings, but not attacks, and the quality
-    evaluation leaves them out of precision.
+    evaluation leaves them out of precision. ``corroborating`` marks a generic match (an
+    address on a threat-intel list) that is evidence for a more specific finding on the same
+    addresses at the same time rather than an incident of its own: a Tor client whose relay is
+    also listed is one finding, the Tor one, naming the list (``finding.fold_corroboration``).
     """
 
     id: str
@@ -90,6 +93,7 @@ class RuleMeta:
     mitigations: tuple[str, ...] = ()
     requires_config: bool = False
     insight: bool = False
+    corroborating: bool = False
 
     def __post_init__(self) -> None:
         problems = []

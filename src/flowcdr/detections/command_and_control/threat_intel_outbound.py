@@ -2,6 +2,11 @@
 GuardDuty's C&CActivity): allowed flows from our private space to an address on a loaded list
 (Feodo, ThreatFox, FireHOL level1...). High when the remote end answered with data, medium
 when it did not: an infected VM whose callback is not (yet) answered.
+
+A listed address is context as much as an incident: a Tor client whose relay is on a list, or
+a beacon to a listed C2, is found by its own rule with its own ATT&CK technique. There the
+match is corroborating evidence (``RuleMeta.corroborating``): folded into that finding, not a
+second finding with a generic technique.
 """
 
 from flowcdr.detect import Case, CaseFlow, Rule, RuleMeta, Tunable
@@ -35,7 +40,9 @@ RULE = Rule(
         level="medium",
         description=(
             "A VM sent allowed traffic to an address on a loaded threat-intel list (botnet "
-            "C2, malware hosting). High when the address answered with data."
+            "C2, malware hosting). High when the address answered with data. When a more "
+            "specific finding (Tor, beaconing, mining...) covers the same VM and address at "
+            "the same time, the match is folded into it as corroboration."
         ),
         tactics=("TA0011",),
         techniques=("T1071", "T1105"),
@@ -47,6 +54,7 @@ RULE = Rule(
             "Find the process on the VM that made the connection. If the list is a C2 list "
             "(Feodo), treat the VM as infected: isolate it, keep its disk, reimage."
         ),
+        corroborating=True,
     ),
     window_seconds=3600,
     query=query,

@@ -3,7 +3,8 @@ flow logs, Traffic Analytics' malicious allowed flows). Only allowed flows: deni
 is the NSG doing its job. Severity by what happened: medium if our VM answered with data (a
 session), low if it was allowed but not answered. One finding per VM and list, however many
 listed addresses reached it (a botnet of a hundred is one incident, not a hundred), naming one
-source when there is only one.
+source when there is only one. Folded into a more specific finding on the same addresses
+(a brute force from the listed source) as corroboration, as for ``threat_intel_outbound``.
 """
 
 from flowcdr.detect import Case, CaseFlow, Rule, RuleMeta, Tunable, denied
@@ -37,7 +38,9 @@ RULE = Rule(
         level="low",
         description=(
             "A VM accepted traffic from an address on a loaded threat-intel list. Medium when "
-            "the VM answered with data, low when it did not."
+            "the VM answered with data, low when it did not. When a more specific finding "
+            "(brute force, a scan, an exposed port...) covers the same addresses at the same "
+            "time, the match is folded into it as corroboration."
         ),
         tactics=("TA0001",),
         techniques=("T1190", "T1133"),
@@ -49,6 +52,7 @@ RULE = Rule(
             "See which ports were reached (evidence) and what the VM's service logged for "
             "the source. Block the address at the NSG if the port is not meant to be public."
         ),
+        corroborating=True,
     ),
     window_seconds=3600,
     query=query,
