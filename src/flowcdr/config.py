@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import platformdirs
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, IPvAnyNetwork, SecretStr, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -151,6 +151,22 @@ class Settings(BaseSettings):
         le=3650,
         description="How long ClickHouse keeps 1-hour rollups (at least the 1-minute ones).",
     )
+    webhook_allow_http: bool = Field(
+        default=False,
+        description="Let webhooks use http:// URLs (default: https:// only; over http a finding "
+        "and its signature travel in clear).",
+    )
+    webhook_allow_private_targets: bool = Field(
+        default=False,
+        description="Let webhooks reach loopback and private addresses (RFC 1918, RFC 6598, IPv6 "
+        "ULA), such as an on-premises SIEM. Link-local, multicast, unspecified and cloud "
+        "metadata addresses stay refused (security.md).",
+    )
+    webhook_private_networks: tuple[IPvAnyNetwork, ...] = Field(
+        default=(),
+        description="With webhook_allow_private_targets: the only non-public networks webhooks "
+        'may reach, such as ["10.20.0.0/24"] (default: every loopback and private address).',
+    )
     config_file: Path | None = Field(
         default=None, description="TOML file read for settings not given in the environment."
     )
@@ -177,6 +193,15 @@ class Settings(BaseSettings):
             raise ValueError(f"needs at least {MIN_JWT_KEY} characters (HS256 key strength)")
         return key
 
+    @model_validator(mode="after")
+    def _private_networks_need_the_switch(self) -> "Settings":
+        if self.webhook_private_networks and not self.webhook_allow_private_targets:
+            raise ValueError(
+                "webhook_private_networks is given but webhook_allow_private_targets is false: "
+                "set it to true to let webhooks reach those networks"
+            )
+        return self
+
     @property
     def intel_folder(self) -> Path:
         return self.intel_dir or self.data_dir / "intel"
@@ -196,6 +221,8 @@ class Settings(BaseSettings):
                 value = MASK
             elif isinstance(value, Path):
                 value = str(value)
+            elif isinstance(value, tuple):
+                value = [str(item) for item in value]
             out[name] = value
         out["database_url"] = mask_url(self.control_url)
         return out

@@ -15,6 +15,7 @@ from flowcdr.detect.notify import Notifier
 from flowcdr.detect.rule import Rule
 from flowcdr.detect.settings import DetectSettings
 from flowcdr.detect.tenant_rules import TenantRules
+from flowcdr.detect.webhook_guard import TargetGuard
 from flowcdr.detect.webhooks import WebhookStore
 from flowcdr.inventory.arm import ArmSettings
 from flowcdr.inventory.model import Snapshot
@@ -69,7 +70,7 @@ class Services:
         defaults = DetectSettings()
         tenant_rules = TenantRules(store, rules)
         ledger = FindingLedger(store)
-        webhooks = WebhookStore(store)
+        webhooks = WebhookStore(store, TargetGuard.from_settings(settings))
         notifier = Notifier(webhooks, ledger)
         detector = ContinuousDetector(
             rules,

@@ -12,6 +12,11 @@ in all; any other answer ends it. Attempts are scheduled, not slept on, so a slo
 delays only its own retries. Each attempt's outcome and each delivery's end are kept on the
 webhook.
 
+Every attempt resolves the webhook's host afresh and checks it against the deployment's egress
+policy (flowcdr.detect.webhook_guard): a name that now points somewhere refused is not sent to,
+and the outcome says why (``refused: ...``, not retried). The connection goes to the address
+that was checked, never to a second resolution of the name.
+
 Pending deliveries live in memory: a gateway stopped while a receiver is down loses them (the
 findings stay in the API). Changes beyond ``queue_limit`` pending passes are dropped, logged.
 """
@@ -22,18 +27,19 @@ import http.client
 import itertools
 import logging
 import random
+import ssl
 import threading
 import time
 import uuid
 from collections import OrderedDict
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
-from urllib.parse import urlsplit
 
 from flowcdr.detect.finding import Finding, iso
 from flowcdr.detect.ledger import FindingLedger
 from flowcdr.detect.rule import SEVERITIES, Severity
-from flowcdr.detect.webhooks import Target, WebhookStore, body, sign
+from flowcdr.detect.webhook_guard import TargetGuard, TargetRefusedError, pinned_connection
+from flowcdr.detect.webhooks import EVENT_TEST, Target, WebhookStore, body, sign, test_body
 
 EVENT_OPENED = "finding.opened"
 EVENT_ESCALATED = "finding.escalated"
@@ -57,19 +63,31 @@ class Outcome:
     delivered: bool
     retry: bool
     status: str
-    """``HTTP <code>`` or the network error."""
+    """``HTTP <code>``, the network error, or ``refused: <why>``."""
+    refused: bool = False
+    """The egress policy did not let the request leave."""
 
 
-def post(url: str, payload: bytes, headers: dict[str, str], timeout: float) -> Outcome:
-    """One POST, no redirects followed (a redirect is an answer, not a delivery)."""
-    parts = urlsplit(url)
-    connection_class = (
-        http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
-    )
-    connection = connection_class(parts.hostname or "", parts.port, timeout=timeout)
-    path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+def post(
+    url: str,
+    payload: bytes,
+    headers: dict[str, str],
+    timeout: float,
+    *,
+    guard: TargetGuard,
+    tls: ssl.SSLContext | None = None,
+) -> Outcome:
+    """One POST to ``url`` if ``guard`` lets it be reached now, to the address it checked; no
+    redirects followed (a redirect is an answer, not a delivery)."""
     try:
-        connection.request("POST", path, body=payload, headers=headers)
+        target = guard.pinned(url)
+    except TargetRefusedError as error:
+        return Outcome(False, False, f"refused: {error}", refused=True)
+    except OSError as error:  # the name does not resolve now: maybe later
+        return Outcome(False, True, f"{type(error).__name__}: {error}")
+    connection = pinned_connection(target, timeout, tls)
+    try:
+        connection.request("POST", target.path, body=payload, headers=headers)
         response = connection.getresponse()
         response.read(65536)
         code = response.status
@@ -97,7 +115,10 @@ class Notifier:
         queue_limit: int = 10_000,
         clock: Callable[[], float] = time.monotonic,
         jitter: Callable[[], float] = random.random,
+        tls: ssl.SSLContext | None = None,
     ) -> None:
+        """``tls``: the context HTTPS deliveries verify receivers with (default: the system's
+        trusted CAs)."""
         self._hooks = hooks
         self._ledger = ledger
         self._attempts = attempts
@@ -107,6 +128,7 @@ class Notifier:
         self._queue_limit = queue_limit
         self._clock = clock
         self._jitter = jitter
+        self._tls = tls
         self._wake = threading.Condition()
         self._changes: list[tuple[str, tuple[str, ...], dt.datetime]] = []
         self._due: list[tuple[float, int, Delivery]] = []
@@ -199,7 +221,19 @@ class Notifier:
         payload = body(target.hook.kind, event, delivery_id, finding, now)
         return Delivery(target, event, delivery_id, payload)
 
-    def _attempt(self, delivery: Delivery) -> None:
+    def send_test(self, tenant_id: str, hook_id: str) -> tuple[str, Outcome] | None:
+        """One signed test event to the tenant's webhook ``hook_id``, now, on the caller's
+        thread, checked as deliveries are: its delivery id and outcome (None: no such webhook).
+        Not retried, and not counted in the webhook's deliveries."""
+        found = self._hooks.targets(tenant_id, hook_id)
+        if not found:
+            return None
+        (target,) = found
+        delivery_id = str(uuid.uuid4())
+        payload = test_body(target.hook.kind, delivery_id, dt.datetime.now(dt.UTC))
+        return delivery_id, self._send(Delivery(target, EVENT_TEST, delivery_id, payload))
+
+    def _send(self, delivery: Delivery) -> Outcome:
         timestamp = int(time.time())
         headers = {
             "Content-Type": "application/json",
@@ -209,7 +243,11 @@ class Notifier:
             "X-Flowcdr-Timestamp": str(timestamp),
             "X-Flowcdr-Signature": sign(delivery.target.secret, timestamp, delivery.body),
         }
-        outcome = post(delivery.target.url, delivery.body, headers, self._timeout)
+        return post(delivery.target.url, delivery.body, headers, self._timeout,
+                    guard=self._hooks.guard, tls=self._tls)  # fmt: skip
+
+    def _attempt(self, delivery: Delivery) -> None:
+        outcome = self._send(delivery)
         hook = delivery.target.hook
         at = dt.datetime.now(dt.UTC)
         self._hooks.attempted(hook.id, outcome.status, at=at)

@@ -1,7 +1,8 @@
 """Webhooks that announce a tenant's findings: where, in which shape, signed how.
 
-A webhook is a URL, a kind (``json``: the finding as the API gives it; ``slack``: a message an
-incoming Slack webhook, or anything Slack-compatible, posts) and the lowest severity it wants.
+A webhook is a name, a URL, a kind (``json``: the finding as the API gives it; ``slack``: a
+message an incoming Slack webhook, or anything Slack-compatible, posts) and the lowest severity
+it wants.
 Each has a signing secret the server generates and shows once. Every request carries::
 
     X-Flowcdr-Timestamp: <Unix seconds when it was sent>
@@ -12,6 +13,8 @@ Each has a signing secret the server generates and shows once. Every request car
 so a receiver checks the signature over the exact bytes it got, refuses old timestamps
 (replays), and drops a delivery id it has seen (retries). URL and secret are encrypted at rest
 (a Slack webhook URL is itself a credential); lists show only the URL's scheme and host.
+Where a URL may point is the deployment's egress policy (flowcdr.detect.webhook_guard),
+checked when a webhook is added and again, on a fresh resolution, at every delivery.
 """
 
 import datetime as dt
@@ -28,6 +31,7 @@ import sqlalchemy as sa
 
 from flowcdr.detect.finding import Finding, iso
 from flowcdr.detect.rule import SEVERITIES, Severity
+from flowcdr.detect.webhook_guard import TargetGuard, TargetRefusedError
 from flowcdr.errors import FlowcdrError
 from flowcdr.store.control import ControlStore
 from flowcdr.store.schema import webhooks
@@ -36,6 +40,8 @@ Kind = Literal["json", "slack"]
 KINDS: tuple[Kind, ...] = ("json", "slack")
 SECRET_PREFIX = "whsec_"  # noqa: S105 - a prefix that says what the value is, not a secret
 SIGNATURE_VERSION = "v1"
+MAX_NAME = 100
+EVENT_TEST = "webhook.test"
 
 
 class WebhookError(FlowcdrError):
@@ -50,6 +56,7 @@ class WebhookError(FlowcdrError):
 class Webhook:
     id: str
     tenant_id: str
+    name: str
     url_hint: str
     kind: Kind
     min_severity: Severity
@@ -80,13 +87,16 @@ def sign(secret: str, timestamp: int, body: bytes) -> str:
     return f"{SIGNATURE_VERSION}={mac.hexdigest()}"
 
 
-def checked_url(url: str) -> str:
-    """An absolute http(s) URL with a host; raises ``WebhookError`` naming ``url``."""
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise WebhookError("url", f"{url[:80]!r} is not an http:// or https:// URL with a host")
-    if parts.username or parts.password:
-        raise WebhookError("url", "the URL must not carry a user name or password")
+def checked_url(guard: TargetGuard, url: str) -> str:
+    """``url`` if the guard lets webhooks reach it now; raises ``WebhookError`` naming ``url``
+    and saying why not (a refused address, or a host that does not resolve)."""
+    try:
+        guard.pinned(url)
+    except TargetRefusedError as error:
+        raise WebhookError("url", f"the URL is refused: {error}") from None
+    except OSError as error:
+        host = urlsplit(url).hostname
+        raise WebhookError("url", f"the URL's host {host!r} does not resolve: {error}") from None
     return url
 
 
@@ -112,6 +122,18 @@ def body(kind: Kind, event: str, delivery_id: str, finding: Finding, sent: dt.da
     return json.dumps(message, separators=(",", ":")).encode()
 
 
+def test_body(kind: Kind, delivery_id: str, sent: dt.datetime) -> bytes:
+    """A test event's body: marked as a test in the event, a field and the text, so no receiver
+    mistakes it for a finding."""
+    text = "flowcdr test event: this webhook is wired correctly. It is not a finding."
+    if kind == "slack":
+        message: dict[str, Any] = {"text": f"*[TEST]* {text}"}
+    else:
+        message = {"event": EVENT_TEST, "delivery_id": delivery_id, "sent_at": iso(sent),
+                   "test": True, "message": text}  # fmt: skip
+    return json.dumps(message, separators=(",", ":")).encode()
+
+
 def _slack_text(finding: Finding, *, escalated: bool) -> str:
     ends = " → ".join(
         part
@@ -133,8 +155,10 @@ def _slack_text(finding: Finding, *, escalated: bool) -> str:
 class WebhookStore:
     """Webhooks of every tenant in the control database; every call names its tenant."""
 
-    def __init__(self, control: ControlStore) -> None:
+    def __init__(self, control: ControlStore, guard: TargetGuard | None = None) -> None:
         self._control = control
+        self.guard = guard or TargetGuard()
+        """Where webhooks may point; the notifier checks deliveries against it too."""
 
     def add(
         self,
@@ -145,15 +169,19 @@ class WebhookStore:
         min_severity: str,
         actor: str,
         now: dt.datetime,
+        name: str = "",
     ) -> tuple[Webhook, str]:
         """Keep a webhook; returns it and its new signing secret (shown this once)."""
+        name = name.strip()
+        if len(name) > MAX_NAME or not name.isprintable():
+            raise WebhookError("name", f"the name must be at most {MAX_NAME} printable characters")
         if kind not in KINDS:
             raise WebhookError("kind", f"kind {kind!r} is not one of {', '.join(KINDS)}")
         if min_severity not in SEVERITIES:
             raise WebhookError(
                 "min_severity", f"min_severity {min_severity!r} is not one of {SEVERITIES}"
             )
-        checked_url(url)
+        checked_url(self.guard, url)
         secret = SECRET_PREFIX + secrets.token_urlsafe(32)
         hook_id = str(uuid.uuid4())
         with self._control.write() as c:
@@ -163,6 +191,7 @@ class WebhookStore:
                     tenant_id=tenant_id,
                     url=self._control.seal(url),
                     url_hint=url_hint(url),
+                    name=name or None,
                     kind=kind,
                     min_severity=min_severity,
                     secret=self._control.seal(secret),
@@ -193,9 +222,12 @@ class WebhookStore:
             row = c.execute(query).mappings().one_or_none()
         return None if row is None else _webhook(row)
 
-    def targets(self, tenant_id: str) -> list[Target]:
-        """The tenant's webhooks with their URLs and secrets decrypted, for delivery."""
+    def targets(self, tenant_id: str, hook_id: str | None = None) -> list[Target]:
+        """The tenant's webhooks (or the one ``hook_id``) with their URLs and secrets
+        decrypted, for delivery."""
         query = sa.select(webhooks).where(webhooks.c.tenant_id == tenant_id)
+        if hook_id is not None:
+            query = query.where(webhooks.c.id == hook_id)
         with self._control.engine.connect() as c:
             rows = list(c.execute(query).mappings())
         return [
@@ -234,6 +266,7 @@ def _webhook(row: sa.RowMapping) -> Webhook:
     return Webhook(
         id=row["id"],
         tenant_id=row["tenant_id"],
+        name=row["name"] or row["url_hint"],
         url_hint=row["url_hint"],
         kind=row["kind"],
         min_severity=row["min_severity"],

@@ -47,6 +47,32 @@ _connectors_v4 = sa.Table(
 )
 
 
+# The webhooks table as migration 9 created it, before migration 11 added its name.
+_webhooks_v9 = sa.Table(
+    "webhooks",
+    sa.MetaData(),
+    sa.Column("id", sa.String(36), primary_key=True),
+    sa.Column("tenant_id", sa.String(36), sa.ForeignKey(schema.tenants.c.id), nullable=False),
+    sa.Column("url", sa.Text, nullable=False),
+    sa.Column("url_hint", sa.String(300), nullable=False),
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("min_severity", sa.String(8), nullable=False),
+    sa.Column("secret", sa.Text, nullable=False),
+    sa.Column("created_by", sa.String(128), nullable=False),
+    sa.Column("created_at", sa.String(32), nullable=False),
+    sa.Column("last_attempt_at", sa.String(32)),
+    sa.Column("last_status", sa.String(200)),
+    sa.Column("last_success_at", sa.String(32)),
+    sa.Column("failures", sa.Integer, nullable=False),
+    sa.Column("delivered", sa.Integer, nullable=False),
+    sa.Index("webhooks_by_tenant", "tenant_id"),
+)
+
+
+def _webhook_names(connection: sa.Connection) -> None:
+    connection.execute(sa.text("ALTER TABLE webhooks ADD COLUMN name VARCHAR(100)"))
+
+
 def _inventory(connection: sa.Connection) -> None:
     connection.execute(sa.text("ALTER TABLE connectors ADD COLUMN client_secret TEXT"))
     _create(schema.inventory_resources, schema.inventory_syncs, schema.inventory_changes)(
@@ -66,8 +92,9 @@ MIGRATIONS: tuple[Migration, ...] = (
     # No 6: numbers were reserved while these were built side by side; versions only ascend.
     (7, "leases: scheduled work that one gateway at a time does", _create(schema.leases)),
     (8, "per-tenant rule settings", _create(schema.rule_settings)),
-    (9, "webhooks that announce findings", _create(schema.webhooks)),
+    (9, "webhooks that announce findings", _create(_webhooks_v9)),
     (10, "failed sign-ins counted across gateways", _create(schema.sign_in_failures)),
+    (11, "webhook names", _webhook_names),
 )  # fmt: skip
 LATEST = MIGRATIONS[-1][0]
 

@@ -270,6 +270,7 @@ webhooks = sa.Table(
     sa.Column("tenant_id", sa.String(36), sa.ForeignKey("tenants.id"), nullable=False),
     sa.Column("url", sa.Text, nullable=False),  # Fernet token
     sa.Column("url_hint", sa.String(300), nullable=False),  # scheme and host, shown in lists
+    sa.Column("name", sa.String(100)),  # what the admin calls it (migration 11; older: none)
     sa.Column("kind", sa.String(16), nullable=False),
     sa.Column("min_severity", sa.String(8), nullable=False),
     sa.Column("secret", sa.Text, nullable=False),  # Fernet token

@@ -156,6 +156,7 @@ def test_analysts_cannot_change_anything_admin_only(gateway: Gateway, username: 
         ("GET", "/cdr/v1/webhooks"),
         ("POST", "/cdr/v1/webhooks"),
         ("DELETE", "/cdr/v1/webhooks/{webhook_id}"),
+        ("POST", "/cdr/v1/webhooks/{webhook_id}/test"),
     ]
     known = set(api_routes(gateway))
     assert set(admin_only) <= known

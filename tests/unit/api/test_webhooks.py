@@ -1,14 +1,20 @@
 """Webhooks through the gateway: admins add them (secret shown once, URL masked, both encrypted
 at rest), an opened finding is posted signed to a real loopback receiver, and failed
-deliveries are retried with backoff, then given up on, each outcome kept on the webhook."""
+deliveries are retried with backoff, then given up on, each outcome kept on the webhook.
+
+The receivers listen on loopback over plain HTTP, which the egress policy refuses by default
+(test_webhook_egress.py): this module's gateway opts in, as an operator with an on-premises
+receiver would."""
 
 import datetime as dt
 import json
 import time
 from typing import Any
 
+import pytest
 import sqlalchemy as sa
 
+from flowcdr.config import Settings
 from flowcdr.detect.notify import Notifier
 from flowcdr.store.schema import findings, webhooks
 
@@ -16,6 +22,14 @@ from ..detect.receiver import receiver, verified
 from ..inventory.estate import NSG_WEB, estate, rule, with_rules
 from .conftest import Gateway
 from .test_findings import RULE, scan_detected
+
+
+@pytest.fixture
+def settings(settings: Settings) -> Settings:
+    """The API tests' settings with http:// and loopback receivers allowed."""
+    return settings.model_copy(
+        update={"webhook_allow_http": True, "webhook_allow_private_targets": True}
+    )
 
 
 def add(gateway: Gateway, body: dict[str, Any], username: str = "alice") -> Any:
@@ -34,23 +48,26 @@ def hook_state(gateway: Gateway, hook_id: str, until: str, timeout: float = 30.0
 
 
 def test_admins_add_list_and_delete_webhooks(gateway: Gateway) -> None:
-    url = "https://hooks.example.com/services/T000/B000/XXXXSECRETPATH"
+    url = "https://93.184.215.14/services/T000/B000/XXXXSECRETPATH"  # public: no DNS needed
     assert add(gateway, {"url": url}, "amy").status_code == 403
     assert gateway.client.get("/cdr/v1/webhooks", headers=gateway.bearer("amy")).status_code == 403
     for body, field in (({"url": "ftp://x.example/"}, "url"), ({"url": "hooks"}, "url"),
                         ({"url": "https://u:p@x.example/"}, "url"),
                         ({"url": url, "kind": "teams"}, "kind"),
+                        ({"url": url, "name": "x" * 101}, "name"),
+                        ({"url": url, "name": "bad\nname"}, "name"),
                         ({"url": url, "min_severity": "urgent"}, "min_severity")):  # fmt: skip
         refused = add(gateway, body)
         assert refused.status_code == 422, body
         assert refused.json()["error"]["field"] == field
-    created = add(gateway, {"url": url, "kind": "slack", "min_severity": "high"})
+    created = add(gateway, {"url": url, "kind": "slack", "min_severity": "high",
+                            "name": " SOC channel "})  # fmt: skip
     assert created.status_code == 201, created.text
     secret = created.json()["secret"]
     assert secret.startswith("whsec_")
     assert len(secret) > 40
     listed = gateway.client.get("/cdr/v1/webhooks", headers=gateway.bearer("alice")).json()
-    assert [h["url"] for h in listed] == ["https://hooks.example.com/…"]
+    assert [(h["name"], h["url"]) for h in listed] == [("SOC channel", "https://93.184.215.14/…")]
     assert "secret" not in listed[0]
     assert "SECRETPATH" not in json.dumps(listed)
     services = gateway.client.app.state.services  # type: ignore[attr-defined]
@@ -221,3 +238,50 @@ def test_posture_findings_the_audit_opens_are_announced(gateway: Gateway) -> Non
         after_sync(tenant, exposed)  # the same issue again: extended, not announced again
         time.sleep(1.0)
         assert len(hook.got) == count
+
+
+def send_test(gateway: Gateway, hook_id: str, username: str = "alice") -> Any:
+    return gateway.client.post(f"/cdr/v1/webhooks/{hook_id}/test",
+                               headers=gateway.bearer(username))  # fmt: skip
+
+
+def test_a_test_event_is_sent_now_and_its_outcome_answered(gateway: Gateway) -> None:
+    with receiver() as json_hook, receiver() as slack_hook, receiver([500]) as failing:
+        made = add(gateway, {"url": json_hook.url, "name": "SIEM"}).json()
+        answer = send_test(gateway, made["id"])
+        assert answer.status_code == 200, answer.text
+        result = answer.json()
+        (got,) = json_hook.got  # synchronous: there when the answer is
+        assert verified(made["secret"], got)
+        sent = json.loads(got.body)
+        assert (sent["event"], sent["test"], got.headers["X-Flowcdr-Event"]) == (
+            "webhook.test", True, "webhook.test")  # fmt: skip
+        assert "not a finding" in sent["message"]
+        assert "finding" not in sent
+        assert result == {"delivered": True, "status": "HTTP 200",
+                          "delivery_id": got.headers["X-Flowcdr-Delivery"]}  # fmt: skip
+        slack = add(gateway, {"url": slack_hook.url, "kind": "slack"}).json()
+        assert send_test(gateway, slack["id"]).json()["delivered"]
+        assert json.loads(slack_hook.got[0].body)["text"].startswith("*[TEST]*")
+        broken = add(gateway, {"url": failing.url}).json()
+        answer = send_test(gateway, broken["id"])
+        assert answer.json()["delivered"] is False
+        assert answer.json()["status"] == "HTTP 500"
+        time.sleep(0.3)
+        assert len(failing.got) == 1  # a test is not retried
+    listed = gateway.client.get("/cdr/v1/webhooks", headers=gateway.bearer("alice")).json()
+    assert [(h["delivered"], h["failures"]) for h in listed] == [(0, 0)] * 3  # not deliveries
+    assert send_test(gateway, made["id"], "bob").status_code == 404  # another tenant's
+    assert send_test(gateway, "no-such-hook").status_code == 404
+    assert send_test(gateway, made["id"], "amy").status_code == 403
+    audit = gateway.client.get("/cdr/v1/audit", headers=gateway.bearer("alice")).json()
+    assert sum(e["action"] == "webhook.test" for e in audit) == 3
+
+
+def test_a_redirect_answers_the_test_and_is_not_followed(gateway: Gateway) -> None:
+    with receiver() as elsewhere, receiver([302], location=elsewhere.url) as first:
+        made = add(gateway, {"url": first.url}).json()
+        result = send_test(gateway, made["id"]).json()
+        assert len(first.got) == 1
+    assert (result["delivered"], result["status"]) == (False, "HTTP 302")
+    assert elsewhere.got == []

@@ -1,8 +1,10 @@
-"""A webhook receiver on a real loopback socket: answers with scripted statuses, keeps what
-it got, and checks signatures the way docs/operations.md tells a receiver to."""
+"""A webhook receiver on a real loopback socket: answers with scripted statuses (a redirect
+with its Location), keeps what it got, and checks signatures the way docs/operations.md tells a
+receiver to. Over TLS when given a server context."""
 
 import hashlib
 import hmac
+import ssl
 import threading
 import time
 from collections.abc import Iterator
@@ -20,6 +22,7 @@ class Received:
 @dataclass
 class Receiver:
     url: str
+    port: int
     statuses: list[int] = field(default_factory=list)
     """Answers to give in order; 200 once they run out."""
     got: list[Received] = field(default_factory=list)
@@ -43,7 +46,10 @@ def verified(secret: str, request: Received, max_age: float = 300.0) -> bool:
 
 
 @contextmanager
-def receiver(statuses: list[int] | None = None) -> Iterator[Receiver]:
+def receiver(
+    statuses: list[int] | None = None, *, location: str = "", tls: ssl.SSLContext | None = None
+) -> Iterator[Receiver]:
+    """``location``: the Location header of 3xx answers; ``tls``: serve HTTPS with it."""
     state: list[Receiver] = []
 
     class Handler(BaseHTTPRequestHandler):
@@ -53,6 +59,8 @@ def receiver(statuses: list[int] | None = None) -> Iterator[Receiver]:
             found = state[0]
             status = found.statuses.pop(0) if found.statuses else 200
             self.send_response(status)
+            if 300 <= status < 400:
+                self.send_header("Location", location)
             self.send_header("Content-Length", "0")
             self.end_headers()
             with found.arrived:
@@ -63,7 +71,11 @@ def receiver(statuses: list[int] | None = None) -> Iterator[Receiver]:
             pass
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    state.append(Receiver(f"http://127.0.0.1:{server.server_port}/hooks/abc?x=1",
+    if tls is not None:
+        server.socket = tls.wrap_socket(server.socket, server_side=True)
+    port = server.server_port
+    scheme = "https" if tls else "http"
+    state.append(Receiver(f"{scheme}://127.0.0.1:{port}/hooks/abc?x=1", port,
                           list(statuses or [])))  # fmt: skip
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()

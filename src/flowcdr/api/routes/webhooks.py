@@ -1,14 +1,18 @@
 """Webhooks that announce the caller's tenant's new findings (admins only: they hold secrets).
 
-- ``POST /cdr/v1/webhooks``: ``{"url", "kind": "json"|"slack", "min_severity"}``; the answer
-  carries the signing ``secret``, shown this once (see docs/operations.md for how a receiver
-  checks the ``X-Flowcdr-Signature`` header).
+- ``POST /cdr/v1/webhooks``: ``{"name", "url", "kind": "json"|"slack", "min_severity"}``; the
+  answer carries the signing ``secret``, shown this once (see docs/operations.md for how a
+  receiver checks the ``X-Flowcdr-Signature`` header). A URL the deployment's egress policy
+  refuses (plain http, loopback, private or metadata addresses: docs/security.md) is a 422 on
+  ``url`` saying why.
 - ``GET /cdr/v1/webhooks``: each webhook with its URL masked (scheme and host) and its last
   delivery's outcome: ``last_status``, ``failures`` (deliveries given up on since the last
   success), ``delivered``.
 - ``DELETE /cdr/v1/webhooks/{id}``.
+- ``POST /cdr/v1/webhooks/{id}/test``: one signed ``webhook.test`` event, sent now; the answer
+  is the receiver's status or why it was not sent. Not retried, not counted as a delivery.
 
-Adding and deleting are audited.
+Adding, deleting and testing are audited.
 """
 
 import datetime as dt
@@ -28,13 +32,17 @@ router = APIRouter(prefix="/cdr/v1", tags=["webhooks"])
 class WebhookIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    url: str = Field(min_length=1, max_length=2048, description="http:// or https://")
+    name: str = Field(default="", max_length=100, description="What to call it (default: its host)")
+    url: str = Field(
+        min_length=1, max_length=2048, description="https:// (http:// if the deployment allows)"
+    )
     kind: Kind = "json"
     min_severity: Severity = Field(default="medium", description="Lowest severity announced")
 
 
 class WebhookOut(BaseModel):
     id: str
+    name: str
     url: str = Field(description="Scheme and host only; the rest is kept encrypted")
     kind: Kind
     min_severity: Severity
@@ -49,6 +57,17 @@ class WebhookOut(BaseModel):
 
 class WebhookCreated(WebhookOut):
     secret: str = Field(description="HMAC-SHA256 signing secret; shown only in this answer")
+
+
+class WebhookTestOut(BaseModel):
+    delivered: bool = Field(description="The receiver answered 2xx")
+    status: str = Field(
+        description="HTTP status, the network error, or `refused: <why>` when the egress "
+        "policy does not let the URL be reached now"
+    )
+    delivery_id: str | None = Field(
+        description="X-Flowcdr-Delivery of the test event; null when it was refused"
+    )
 
 
 @router.get("/webhooks", responses=ERROR_RESPONSES)
@@ -67,6 +86,7 @@ async def add_webhook(
         hook, secret = await run_in_threadpool(
             lambda: found.webhooks.add(
                 user.tenant_id,
+                name=given.name,
                 url=given.url,
                 kind=given.kind,
                 min_severity=given.min_severity,
@@ -94,9 +114,25 @@ async def delete_webhook(
     return Response(status_code=204)
 
 
+@router.post("/webhooks/{webhook_id}/test", responses=ERROR_RESPONSES)
+async def test_webhook(
+    webhook_id: str, user: Admin, found: ServicesDep, request: Request
+) -> WebhookTestOut:
+    """Send a signed test event (webhook.test) now; the answer is its outcome."""
+    sent = await run_in_threadpool(found.notifier.send_test, user.tenant_id, webhook_id)
+    if sent is None:
+        raise ApiError(404, f"no webhook {webhook_id!r}", field="webhook_id")
+    delivery_id, outcome = sent
+    await run_in_threadpool(found.store.audit, user.tenant_id, user.username, "webhook.test",
+                            target=webhook_id, client=client_address(request))  # fmt: skip
+    return WebhookTestOut(delivered=outcome.delivered, status=outcome.status,
+                          delivery_id=None if outcome.refused else delivery_id)  # fmt: skip
+
+
 def _out(hook: Webhook) -> WebhookOut:
     return WebhookOut(
         id=hook.id,
+        name=hook.name,
         url=hook.url_hint,
         kind=hook.kind,
         min_severity=hook.min_severity,
