@@ -26,7 +26,7 @@ from flowcdr.collect.azure_blob import (
     service_from_connection_string,
 )
 from flowcdr.collect.checkpoint import SqliteCheckpoints
-from flowcdr.collect.collector import PASS_BYTES, Collector, replay_dead_letters
+from flowcdr.collect.collector import STANDALONE_PASS_BYTES, Collector, replay_dead_letters
 from flowcdr.collect.deadletter import FolderDeadLetters
 from flowcdr.collect.discovery import Discovery
 from flowcdr.collect.errors import CallerRefusedError, CollectError, DeliveryError
@@ -102,7 +102,7 @@ log = logging.getLogger("flowcdr.collect")
 @click.option(
     "--pass-mb",
     type=click.IntRange(min=1),
-    default=PASS_BYTES >> 20,
+    default=STANDALONE_PASS_BYTES >> 20,
     show_default=True,
     help="MiB read per pass at most.",
 )

@@ -50,6 +50,39 @@ class Plan:
     def end(self) -> int:
         return self.spans[-1].end
 
+    def reads(self, limit: int) -> list["Read"]:
+        """The spans cut into consecutive ranged reads of at most ``limit`` bytes each.
+
+        Bounded reads keep memory flat whatever the pass budget, and let the next read download
+        while the blocks of the current one are shipped. A block larger than ``limit`` is a
+        read of its own.
+        """
+        reads: list[Read] = []
+        group: list[Span] = []
+        for span in self.spans:
+            if group and span.end - group[0].offset > limit:
+                reads.append(Read(tuple(group)))
+                group = []
+            group.append(span)
+        if group:
+            reads.append(Read(tuple(group)))
+        return reads
+
+
+@dataclass(frozen=True)
+class Read:
+    """Consecutive spans fetched with one ranged read (never empty, so never a zero range)."""
+
+    spans: Sequence[Span]
+
+    @property
+    def start(self) -> int:
+        return self.spans[0].offset
+
+    @property
+    def length(self) -> int:
+        return self.spans[-1].end - self.spans[0].offset
+
 
 def is_head(block: Block) -> bool:
     return block.id.startswith(HEAD_ID_START) or block.size == HEAD_SIZE

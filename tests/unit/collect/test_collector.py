@@ -1,5 +1,6 @@
 """The collection pass over an in-memory source that commits block lists as Azure does."""
 
+import itertools
 import threading
 from datetime import UTC, datetime
 from pathlib import Path
@@ -10,6 +11,7 @@ from flowcdr.collect.checkpoint import SqliteCheckpoints
 from flowcdr.collect.collector import Collector, replay_dead_letters
 from flowcdr.collect.deadletter import FolderDeadLetters
 from flowcdr.collect.errors import BlobChangedError
+from flowcdr.collect.keys import part_key
 from flowcdr.collect.memory import MemorySource
 from flowcdr.collect.ship import Delivery
 from flowcdr.collect.source import NSG_CONTAINER
@@ -195,3 +197,52 @@ def test_parallel_shipping_checkpoints_in_order(tmp_path: Path) -> None:
         assert running.metrics.blocks_delivered == 20
     assert gateway.numbers() == list(range(2, 42))
     assert SqliteCheckpoints(tmp_path / "state.sqlite").load(f"memory/{NSG_CONTAINER}/{NAME}").etag
+
+
+class MovingLaterSource(MemorySource):
+    """A writer commits a new block while the collector is on its second ranged read."""
+
+    reads = 0
+
+    def read(self, container: str, name: str, offset: int, length: int, etag: str) -> bytes:
+        self.reads += 1
+        if self.reads == 2:
+            grow(self, 7)
+        return super().read(container, name, offset, length, etag)
+
+
+def test_reads_of_a_few_blocks_each_deliver_the_blob_in_order(tmp_path: Path) -> None:
+    source, gateway = MemorySource(), FakeGateway()
+    grow(source, 12)
+    with collector(tmp_path, source, gateway, workers=3, read_bytes=150) as running:
+        running.run_pass(NOW)
+        assert running.metrics.blocks_delivered == 12
+        assert running.metrics.bytes_read == sum(
+            len(record_block(b, 2 * b, 2 * b + 1)[1]) for b in range(1, 13)
+        )
+    assert gateway.numbers() == list(range(2, 26))
+    blob = f"memory/{NSG_CONTAINER}/{NAME}"
+    offsets = itertools.accumulate(
+        (len(record_block(b, 2 * b, 2 * b + 1)[1]) for b in range(1, 12)), initial=len(HEAD[1])
+    )
+    assert sorted(gateway.sent) == sorted(  # one part per block, keyed as cut_parts keys it
+        part_key(blob, f"B{b:032d}", offset, len(record_block(b, 2 * b, 2 * b + 1)[1]), "0")
+        for b, offset in zip(range(1, 13), offsets, strict=True)
+    )
+
+
+def test_a_blob_that_moves_on_during_a_later_read_keeps_what_was_shipped(tmp_path: Path) -> None:
+    source, gateway = MovingLaterSource(), FakeGateway()
+    grow(source, 6)
+    checkpoints = SqliteCheckpoints(tmp_path / "state.sqlite")
+    two = len(record_block(1, 2, 3)[1]) + len(record_block(2, 4, 5)[1])
+    with collector(tmp_path, source, gateway, read_bytes=two) as running:
+        running.run_pass(NOW)
+        first = list(gateway.numbers())
+        assert first == [2, 3, 4, 5]  # the first read's two blocks; the second read got a 412
+        delivered = checkpoints.load(f"memory/{NSG_CONTAINER}/{NAME}")
+        assert delivered.etag is None
+        assert len(delivered.prefix) == 3
+        running.run_pass(NOW)
+    assert gateway.numbers() == list(range(2, 16))
+    assert len(gateway.sent) == 7

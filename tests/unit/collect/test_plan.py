@@ -49,3 +49,11 @@ def test_a_changed_prefix_is_a_rewrite_read_on_from_the_first_change() -> None:
     assert plan.rewritten
     assert plan.kept == 2
     assert [s.block for s in plan.spans] == [changed, B3]
+
+
+def test_reads_cut_the_spans_at_block_boundaries_under_the_limit() -> None:
+    plan = plan_reading([H, B1, B2, B3, T], [], budget=1 << 20)
+    reads = plan.reads(160)
+    assert [[s.block for s in r.spans] for r in reads] == [[B1, B2], [B3]]
+    assert [(r.start, r.length) for r in reads] == [(12, 150), (162, 70)]
+    assert [len(r.spans) for r in plan.reads(1)] == [1, 1, 1]  # a block over the limit alone
