@@ -9,10 +9,21 @@ from fastapi.responses import FileResponse
 
 from flowcdr.web.pages import dashboard, findings, flows, health, scanners, settings, signin
 from flowcdr.web.pages import tokens as tokens_page
+from flowcdr.web.pages import webhooks as webhooks_page
 from flowcdr.web.render import STATIC_PREFIX, assets
 
 router = APIRouter(include_in_schema=False)
-for page in (signin, dashboard, findings, flows, scanners, tokens_page, health, settings):
+for page in (
+    signin,
+    dashboard,
+    findings,
+    flows,
+    scanners,
+    tokens_page,
+    webhooks_page,
+    health,
+    settings,
+):
     router.include_router(page.router)
 
 
