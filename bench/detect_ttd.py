@@ -151,9 +151,10 @@ def main() -> int:
             raise SystemExit(f"flowcdr simulate failed:\n{simulated.stderr[-2000:]}")
         settings = Settings(data_dir=root / "data")
         (root / "data" / "intel").mkdir(parents=True)
-        feed = root / "sim" / "labels-intel.txt"
-        if feed.exists():
-            (root / "data" / "intel" / "scenario-feed.txt").write_text(feed.read_text())
+        # The run's threat-intel feed and its Tor relay list, named as they were (the Tor
+        # rule knows a relay list by its name).
+        for feed in (root / "sim").glob("*labels-intel.txt"):
+            (root / "data" / "intel" / feed.name).write_text(feed.read_text())
         store = ControlStore.open(settings)
         store.add_user("admin", "contoso", "admin", hash_password(PASSWORD))
         store.close()

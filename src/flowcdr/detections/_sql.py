@@ -164,17 +164,60 @@ HAVING attempts >= {d.param("min_attempts")}
 """  # noqa: S608 - rule SQL is code; tunables are bound parameters
 
 
+EXPOSURE_LOOKBACK_SECONDS = 14 * 86_400
+FAMILIAR_AFTER_SECONDS = 12 * 3600
+"""A source a port answered at least this long before (and within the lookback) is one of its
+regulars: yesterday's administrators are, the first hour of a stranger's visit is not."""
+
+
 def exposed(d: Sql) -> str:
-    """Internet traffic that a VM's port accepted and answered, per (VM, port), with how many
-    sources reached it. A denied flow or an unanswered one proves nothing is listening."""
+    """Internet traffic that a VM's port accepted and answered, per (VM, port), in windows
+    where it answered a source that is not one of the port's regulars.
+
+    A denied flow or an unanswered one proves nothing is listening. A port only its regular
+    sources reach (the office's NAT addresses on a jump host, a partner's server on a
+    database) is restricted access; a port answering strangers is exposed. The regulars are
+    read from the two weeks of flows before (the flow store is the baseline, as for
+    ``new_exposed_port``, so offline and streaming runs agree). With no history yet every
+    source is a stranger, so a new deployment reports its exposed ports once.
+    """
+    reached = f"""{INBOUND_FROM_INTERNET} AND {ALLOWED} AND {d.in_list("dst_port", "ports")}
+      AND coalesce(dst_packets, 0) > 0"""
+    bucket, seen = d.epoch("r.bucket"), d.epoch("h.time")
     return f"""
-SELECT bucket, {NO_SRC}, dst_ip, dst_port, min(protocol) AS protocol, {context(d)},
-       {d.count_distinct("src_ip")} AS sources, {d.any_value("rule")} AS rule,
-       {d.any_value("src_ip")} AS sample_source
-FROM f
-WHERE {INBOUND_FROM_INTERNET} AND {ALLOWED} AND {d.in_list("dst_port", "ports")}
-  AND coalesce(dst_packets, 0) > 0
+WITH reached AS (
+    SELECT bucket, src_ip, dst_ip, dst_port, min(protocol) AS protocol, {context(d)},
+           {d.any_value("rule")} AS rule
+    FROM f WHERE {reached}
+    GROUP BY bucket, src_ip, dst_ip, dst_port
+),
+regulars AS (
+    SELECT DISTINCT r.bucket AS bucket, r.src_ip AS src_ip, r.dst_ip AS dst_ip,
+           r.dst_port AS dst_port, 1 AS regular
+    FROM reached AS r
+    JOIN (SELECT src_ip, dst_ip, dst_port, time
+          FROM {d.history(EXPOSURE_LOOKBACK_SECONDS, 3600)} AS past WHERE {reached}) AS h
+      ON h.src_ip = r.src_ip AND h.dst_ip = r.dst_ip AND h.dst_port = r.dst_port
+    WHERE {seen} < {bucket} - {FAMILIAR_AFTER_SECONDS}
+      AND {seen} >= {bucket} - {EXPOSURE_LOOKBACK_SECONDS}
+),
+marked AS (
+    SELECT reached.*, coalesce(regulars.regular, 0) AS regular
+    FROM reached LEFT JOIN regulars
+      ON regulars.bucket = reached.bucket AND regulars.src_ip = reached.src_ip
+     AND regulars.dst_ip = reached.dst_ip AND regulars.dst_port = reached.dst_port
+)
+SELECT bucket, {NO_SRC}, dst_ip, dst_port, min(protocol) AS protocol,
+       {d.any_value("resource_id")} AS resource_id,
+       {d.any_value("subscription_id")} AS subscription_id,
+       min(first_seen) AS first_seen, max(last_seen) AS last_seen,
+       sum(flow_count) AS flow_count, sum(bytes) AS bytes,
+       count(*) AS sources, {d.count_if("regular = 0")} AS new_sources,
+       {d.any_value("rule")} AS rule,
+       min(CASE WHEN regular = 0 THEN src_ip END) AS sample_source
+FROM marked
 GROUP BY bucket, dst_ip, dst_port
+HAVING new_sources > 0
 """  # noqa: S608 - rule SQL is code; tunables are bound parameters
 
 

@@ -13,7 +13,7 @@ blobs (a folder laid out like the containers, or a storage account) and the grou
     encode    tuples -> NSG v2 / VNet v4 records and blob names
     sink      blobs grown block by block as Azure does (folder, memory, Azure)
     run       the hour-by-hour loop that ties them together
-    truth     the labels file and the threat-intel feed
+    truth     the labels file, the threat-intel feed and the Tor relay list
 """
 
 from flowcdr.simulate.azure_sink import AzureSink
@@ -21,7 +21,7 @@ from flowcdr.simulate.encode import LogFormat
 from flowcdr.simulate.run import Pace, Plan, Simulation, Totals
 from flowcdr.simulate.scenarios import SCENARIOS, Label
 from flowcdr.simulate.sink import BlobSink, FolderSink, MemorySink
-from flowcdr.simulate.truth import write_intel, write_labels
+from flowcdr.simulate.truth import tor_list, write_intel, write_labels
 
 __all__ = [
     "SCENARIOS",
@@ -35,6 +35,7 @@ __all__ = [
     "Plan",
     "Simulation",
     "Totals",
+    "tor_list",
     "write_intel",
     "write_labels",
 ]

@@ -97,7 +97,8 @@ def test_flows_arriving_late_and_out_of_order_give_the_offline_findings(
     assert {essence(item.finding.as_dict()) for item in shown} == offline
     assert len(shown) == len(offline)  # no finding twice
     assert all(item.finding.status == "open" for item in shown)
-    assert folded and all(
+    assert folded
+    assert all(
         item.finding.rule_id.startswith("threat_intel_")
         and (item.status_by or "").startswith("correlation:")
         for item in folded

@@ -16,6 +16,7 @@ from flowcdr.simulate import (
     Label,
     MemorySink,
     Simulation,
+    tor_list,
     write_intel,
     write_labels,
 )
@@ -107,13 +108,21 @@ def test_intel_feed_hides_the_listed_attackers_among_others(simulated, tmp_path:
     path = tmp_path / "intel.txt"
     listed = write_intel(path, labels(simulated), np.random.default_rng(0))
     entries = [line for line in path.read_text().splitlines() if not line.startswith("#")]
-    wanted = {a for label in labels(simulated) if label.intel for a in label.attackers}
+    relays = [line for line in tor_list(path).read_text().splitlines() if line[0] != "#"]
+    marked = [label for label in labels(simulated) if label.intel]
+    wanted = {a for label in marked if label.scenario != "tor" for a in label.attackers}
+    tor = {a for label in marked if label.scenario == "tor" for a in label.attackers}
     unlisted = {a for label in labels(simulated) if not label.intel for a in label.attackers}
-    assert listed == len(wanted) > 0
+    assert listed == len(wanted) + len(tor)
+    assert wanted
+    assert tor
     assert wanted <= set(entries)
+    assert not tor & set(entries)
+    assert tor <= set(relays)
+    assert tor_list(path).name.startswith("tor")
     assert not (unlisted - wanted) & set(entries)
     assert len(entries) > 10 * len(wanted)
-    assert all(not ours(entry) for entry in entries)
+    assert all(not ours(entry) for entry in entries + relays)
 
 
 @pytest.mark.parametrize("hours", [1, 26])

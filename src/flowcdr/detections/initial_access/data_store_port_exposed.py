@@ -1,7 +1,9 @@
 """Data store answering the internet (research E2, Sentinel's high-risk ports): SQL Server,
 MySQL, PostgreSQL, Oracle, Redis, Elasticsearch, MongoDB, Memcached, Cassandra, CouchDB, NFS,
 SMB or Docker's API accepted and answered a connection from a public address. Managed PaaS
-endpoints are not in the VNet, so a hit here is a VM-hosted store open to the world.
+endpoints are not in the VNet, so a hit here is a VM-hosted store open to the world. As for
+management ports (``_sql.exposed``), a store only its regular sources reach (a partner's
+server, answered on earlier days) fires once, when first seen, and again for strangers.
 """
 
 from flowcdr.detect import Case, CaseFlow, Rule, RuleMeta, Tunable
@@ -35,7 +37,8 @@ RULE = Rule(
         level="high",
         description=(
             "A VM's database, cache, search, file-share or Docker API port accepted and "
-            "answered connections from the internet."
+            "answered connections from the internet, from a source it had not answered in "
+            "the two weeks before."
         ),
         tactics=("TA0001",),
         techniques=("T1190", "T1133"),
@@ -60,5 +63,11 @@ RULE = Rule(
         ),
         Case("the web port", (CaseFlow(1, CLIENT, VM, 443),), expect=0),
         Case("app tier reading its database", (CaseFlow(1, "10.0.1.9", VM, 5432),), expect=0),
+        Case(
+            "a partner's server every day: once, then a regular",
+            tuple(CaseFlow(day * 86_400 + 5, CLIENT, VM, 1433) for day in range(3)),
+            expect=1,
+            check={"windows": 1},
+        ),
     ),
 )

@@ -1,13 +1,18 @@
 """Management port answering the internet (research E1): SSH, RDP, WinRM, VNC, Telnet or RPC
 of a VM accepted and answered a connection from a public address. The NSG allowed it and
-something listened; whoever connected, the port is exposed. One finding per VM and port,
-kept open for a week of further hits.
+something listened. One finding per VM and port, kept open for a week of further hits.
+
+A port reached only by its regulars (sources it answered 12 hours to two weeks before: the
+office's NAT addresses on a jump host) is restricted access, not exposure, and does not fire
+again; a source it had not answered before does (``_sql.exposed``). So a jump host is
+reported once, when first seen, and again only when strangers get in.
 """
 
 from flowcdr.detect import Case, CaseFlow, Rule, RuleMeta, Tunable, denied
 from flowcdr.detections._sql import exposed
 
-CLIENT, VM = "11.22.33.50", "10.0.11.4"
+CLIENT, STRANGER, VM = "11.22.33.50", "11.22.99.7", "10.0.11.4"
+DAY = 86_400
 PORTS = (22, 23, 135, 3389, 5900, 5901, 5985, 5986, 1270)
 
 RULE = Rule(
@@ -17,12 +22,15 @@ RULE = Rule(
         level="medium",
         description=(
             "A VM's SSH, RDP, WinRM, VNC, Telnet, RPC or OMI port accepted and answered "
-            "connections from the internet."
+            "connections from the internet, from a source it had not answered in the two "
+            "weeks before (its regulars, such as the office's addresses, do not fire)."
         ),
         tactics=("TA0001",),
         techniques=("T1133", "T1021"),
         false_positives=(
             "Bastion hosts meant to face the internet: suppress them by resource or address.",
+            "A new administrator's address, or the office's NAT changing: it fires once, "
+            "then is a regular.",
         ),
         runbook=(
             "Check the NSG rule in evidence: replace an internet-wide allow with your office "
@@ -49,5 +57,17 @@ RULE = Rule(
             expect=0,
         ),
         Case("SSH from inside the VNet", (CaseFlow(10, "10.0.0.9", VM, 22),), expect=0),
+        Case(
+            "the office's address again the next days: its regular",
+            tuple(CaseFlow(day * DAY + 10, CLIENT, VM, 22) for day in range(3)),
+            expect=1,
+            check={"windows": 1},  # the first day only, before it was a regular
+        ),
+        Case(
+            "a stranger the day after the office",
+            (CaseFlow(10, CLIENT, VM, 22), CaseFlow(DAY + 10, STRANGER, VM, 22)),
+            expect=1,
+            check={"windows": 2},
+        ),
     ),
 )
