@@ -244,7 +244,9 @@ def add_admin(data_dir: Path, password: str) -> None:
 class Server:
     """One ``flowcdr serve`` process; always stopped by ``stop`` (terminate, then kill)."""
 
-    def __init__(self, data_dir: Path, backend: str = "duckdb") -> None:
+    def __init__(
+        self, data_dir: Path, backend: str = "duckdb", settings: dict[str, str] | None = None
+    ) -> None:
         self.data_dir = data_dir
         self.port = free_port()
         self.log_path = data_dir / "serve.log"
@@ -252,6 +254,7 @@ class Server:
         options = ("--host", HOST, "--port", str(self.port), "--data-dir", str(data_dir))
         command = flowcdr_command("serve", *options)
         env = {**_clean_env(), "FLOWCDR_FLOWS_BACKEND": backend}
+        env.update({f"FLOWCDR_{name.upper()}": value for name, value in (settings or {}).items()})
         self.process = subprocess.Popen(
             command, stdout=self._log, stderr=subprocess.STDOUT, env=env
         )

@@ -75,6 +75,19 @@ class Settings(BaseSettings):
         le=300,
         description="Longest an acknowledged batch waits in the journal before it is queryable.",
     )
+    duckdb_memory_limit: str = Field(
+        default="1GB",
+        pattern=r"(?i)^\s*\d+(\.\d+)?\s*([KMGT]i?B|%)\s*$",
+        description="Most memory the DuckDB flow store takes for its cache of the flows file and "
+        "its queries: a size such as 512MB or 2GiB, or a share of RAM such as 25%. Past it "
+        "DuckDB evicts cached blocks and spills large queries to duckdb_temp_directory. Without "
+        "a limit DuckDB would keep caching the growing file up to 80% of RAM.",
+    )
+    duckdb_temp_directory: Path | None = Field(
+        default=None,
+        description="Where DuckDB spills query state past duckdb_memory_limit "
+        "(default: DATA_DIR/flows.duckdb.tmp).",
+    )
     detect_interval_seconds: float = Field(
         default=15.0,
         gt=0,
@@ -205,6 +218,10 @@ class Settings(BaseSettings):
     @property
     def intel_folder(self) -> Path:
         return self.intel_dir or self.data_dir / "intel"
+
+    @property
+    def duckdb_spill_folder(self) -> Path:
+        return self.duckdb_temp_directory or self.data_dir / "flows.duckdb.tmp"
 
     @property
     def control_url(self) -> str:

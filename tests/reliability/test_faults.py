@@ -1,8 +1,10 @@
 """Faults of the running gateway (loopback only, bounded): what is acknowledged is never lost.
 
 - Killed (SIGKILL) while detection runs: after a restart the scan has exactly one finding.
-- Disk full (the data dir on a small tmpfs): ingest answers 507, never 500, and after space is
-  freed and the gateway restarted every acknowledged batch is present once.
+- Disk full (the data dir on a small tmpfs, or the gateway's file-size limit lowered where a
+  tmpfs cannot be mounted): ingest answers 507, never 500, a merge that finds no room is one
+  line of log naming the file, and after space is freed and the gateway restarted every
+  acknowledged batch is present once.
 - The DuckDB file locked by another process: ``flowcdr serve`` exits with a message naming the
   file, not a traceback.
 - Late data: flows two hours old, arriving after current ones, still open a finding.
@@ -12,6 +14,7 @@ The kill during ingest is ``tests/integration/test_ingest_crash.py``.
 
 import contextlib
 import gzip
+import resource
 import shutil
 import subprocess
 import sys
@@ -33,6 +36,9 @@ DETECT = {"detect_interval_seconds": "1"}
 FINDING_SECONDS = 60.0
 SCANNER = "11.22.33.44"
 BATCH = 20_000  # flows per batch in the disk-full test
+# Where tmpfs cannot be mounted: no file of the gateway may grow past this, which a batch's
+# journal file (about 2 MiB) and a merge's write-ahead log exceed, and the log does not.
+FSIZE_LIMIT = 1 << 20
 
 
 def scan(at: int, scanner: str = SCANNER, host: str = "10.0.1.4") -> bytes:
@@ -120,52 +126,107 @@ def bulk_tuple(now: int, batch: int, n: int) -> str:
     return f"{now - n % 50},{src},10.0.1.4,{40000 + n},443,T,O,A,E,1,{n},1,{batch}"
 
 
-@pytest.fixture
-def small_disk(tmp_path: Path) -> Iterator[Path]:
-    """A 48 MiB tmpfs (root only); skipped where mounting is not allowed."""
-    mount = tmp_path / "disk"
-    mount.mkdir()
-    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=48m", "tmpfs", str(mount)],
-                          capture_output=True, text=True, check=False)  # fmt: skip
-    if done.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here: {done.stderr.strip()}")
+class SmallDisk:
+    """Where the gateway's data dir lives, and how to run it out of room and give room back.
+
+    On a 48 MiB tmpfs (needs the right to mount) the disk is really filled, leaving the
+    gateway a few MiB. Where mounting is not allowed the gateway's own file-size limit is
+    lowered instead (the soft ``RLIMIT_FSIZE``, through ``prlimit`` on the running process,
+    which needs no privilege beyond owning it): every write past ``FSIZE_LIMIT`` into any of
+    its files then fails with EFBIG, as writes to a full disk fail with ENOSPC. Python ignores
+    SIGXFSZ, so the write fails rather than the process.
+    """
+
+    def __init__(self, root: Path, use_tmpfs: bool) -> None:
+        self.mount: Path | None = None
+        self.data_dir = root / "data"
+        self._pid: int | None = None
+        self.how = "a file-size limit (RLIMIT_FSIZE)"
+        if use_tmpfs:
+            mount = root / "disk"
+            mount.mkdir()
+            done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=48m", "tmpfs", str(mount)],
+                                  capture_output=True, text=True, check=False)  # fmt: skip
+            if done.returncode == 0:
+                self.mount, self.data_dir, self.how = mount, mount / "data", "a full tmpfs"
+            else:
+                print(f"cannot mount a tmpfs ({done.stderr.strip()}): a file-size limit instead")
+
+    def fill(self, gateway: Gateway) -> None:
+        if self.mount is None:
+            self._pid = gateway.process.pid
+            hard = resource.prlimit(self._pid, resource.RLIMIT_FSIZE)[1]  # kept: to raise back
+            resource.prlimit(self._pid, resource.RLIMIT_FSIZE, (FSIZE_LIMIT, hard))
+            return
+        with (self.mount / "filler").open("wb") as fill:  # leave the gateway a few MiB
+            while shutil.disk_usage(self.mount).free > 3 << 20:
+                fill.write(bytes(1 << 20))
+
+    def free(self) -> None:
+        if self.mount is None:
+            assert self._pid is not None
+            hard = resource.prlimit(self._pid, resource.RLIMIT_FSIZE)[1]
+            resource.prlimit(self._pid, resource.RLIMIT_FSIZE, (hard, hard))
+        else:
+            (self.mount / "filler").unlink()
+
+    def unmount(self) -> None:
+        if self.mount is not None:
+            subprocess.run(["umount", "-l", str(self.mount)], check=False)
+
+
+@pytest.fixture(params=["tmpfs", "fsize"])
+def small_disk(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[SmallDisk]:
+    """Both ways where a tmpfs can be mounted; the file-size limit twice where it cannot, so
+    the disk-full test never skips."""
+    disk = SmallDisk(tmp_path, use_tmpfs=request.param == "tmpfs")
     try:
-        yield mount
+        yield disk
     finally:
-        subprocess.run(["umount", "-l", str(mount)], check=False)
+        disk.unmount()
 
 
 def test_a_full_disk_answers_507_and_loses_nothing_acknowledged(
-    tmp_path: Path, small_disk: Path
+    tmp_path: Path, small_disk: SmallDisk
 ) -> None:
-    with launched(tmp_path, small_disk / "data") as gateway:
+    # Acknowledged batches wait in the journal a while, so the disk fills under some of them.
+    with launched(tmp_path, small_disk.data_dir, ingest_merge_seconds="3") as gateway:
         token = subscription(gateway, sign_in(gateway))
         now = int(time.time()) - 60
         accepted: dict[int, bytes] = {}
         statuses: list[int] = []
-        filler = small_disk / "filler"
-        with filler.open("wb") as fill:  # leave the gateway a few MiB
-            while shutil.disk_usage(small_disk).free > 3 << 20:
-                fill.write(bytes(1 << 20))
         for i in range(200):
+            if i == 3:
+                small_disk.fill(gateway)
             tuples = [bulk_tuple(now, i, j) for j in range(BATCH)]
             body = blob([nsg_record({"r": {"000D3AF87856": tuples}})])
             status = ingest(gateway, token, f"b{i}", body)
             statuses.append(status)
             if status == 202:
                 accepted[i] = body
-            if statuses.count(507) >= 3:
+            refused = statuses.count(507)
+            if refused >= 20 or (refused >= 3 and "cannot merge" in gateway.log()):
                 break
-        assert accepted, statuses
-        assert 507 in statuses, statuses
-        assert set(statuses) <= {202, 503, 507}, statuses
-        assert "unexpected error" not in gateway.log()  # no 500: each refusal was a 507
-        filler.unlink()
+            if status == 507:
+                time.sleep(1)  # as a collector waits (Retry-After), while merges are retried
+        small_disk.free()
         gateway.stop()
+    log = gateway.log()
+    print(f"{small_disk.how}: {statuses}")
+    assert accepted, statuses
+    assert 507 in statuses, statuses
+    assert set(statuses) <= {202, 503, 507}, statuses
+    assert "unexpected error" not in log  # no 500: each refusal was a 507
+    # The merge that found no room says so in one line naming the file and the cause.
+    failed = [line for line in log.splitlines() if "cannot merge" in line]
+    assert failed, log[-3000:]
+    assert str(small_disk.data_dir / "flows.duckdb") in failed[0]
+    assert "No space left on device" in failed[0] or "File too large" in failed[0], failed[0]
+    assert "Traceback" not in log, log[-3000:]
     with restarted(gateway, tmp_path) as again:
         for i, body in accepted.items():  # acknowledged batches again: answered from the store
             assert ingest(again, token, f"b{i}", body) == 200
-    with duckdb.connect(str(small_disk / "data" / "flows.duckdb"), read_only=True) as db:
+    with duckdb.connect(str(small_disk.data_dir / "flows.duckdb"), read_only=True) as db:
         (count,) = db.execute("SELECT count(*) FROM flows").fetchone() or (0,)
     assert count == BATCH * len(accepted)
 

@@ -39,6 +39,8 @@ def open_flow_store(settings: Settings, on_merge: MergeListener | None = None) -
             settings.data_dir / "flows.duckdb",
             merge_seconds=settings.ingest_merge_seconds,
             on_merge=on_merge,
+            memory_limit=settings.duckdb_memory_limit,
+            temp_directory=settings.duckdb_spill_folder,
         )
     password = settings.clickhouse_password
     url = settings.clickhouse_url

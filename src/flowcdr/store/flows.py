@@ -9,10 +9,12 @@ acknowledged (the journal is merged at start-up). The rows waiting to be merged 
 beyond that ``admit`` refuses at once (the gateway answers 503 with Retry-After).
 """
 
+import contextlib
 import datetime as dt
 import errno
 import json
 import logging
+import os
 import threading
 import time
 from collections import Counter
@@ -120,6 +122,10 @@ ROW_GROUP = 122_880
 MERGE_ROWS = 8 * ROW_GROUP
 # Acknowledged rows not yet merged, at most; beyond it ``admit`` refuses (503 + Retry-After).
 MAX_WAITING_ROWS = 4 * MERGE_ROWS
+DuckConfig = dict[str, str | bool | int | float | list[str]]
+""":func:`duckdb.connect`'s settings."""
+# DuckDB's cache and query memory unless the caller says otherwise (``duckdb_memory_limit``).
+DEFAULT_MEMORY_LIMIT = "1GB"
 # After a failed merge (disk full, say) the journal keeps the batches and the merge is retried.
 RETRY_SECONDS = 5.0
 log = logging.getLogger(__name__)
@@ -162,12 +168,18 @@ class DuckFlowStore:
 
     def __init__(
         self,
+        path: Path,
+        config: DuckConfig,
         database: duckdb.DuckDBPyConnection,
         journal: Journal,
+        *,
         merge_seconds: float,
         on_merge: MergeListener | None = None,
     ) -> None:
+        self._path = path
+        self._config = config
         self._db = database
+        self._writer = database.cursor()  # the merger's
         self._on_merge = on_merge
         self._journal = journal
         self._merge_seconds = merge_seconds
@@ -180,30 +192,50 @@ class DuckFlowStore:
         self._flushes = 0
         self._merging = False
         self._failed_at: float | None = None
+        self._full: str | None = None  # why the last merge found no room, until one succeeds
+        self._invalid = False  # DuckDB refuses every call after a fatal error, until reopened
         self._closing = False
         self._merger = threading.Thread(target=self._merge_loop, name="flowcdr-merger", daemon=True)
 
     @classmethod
     def open(
-        cls, path: Path, *, merge_seconds: float = 1.0, on_merge: MergeListener | None = None
+        cls,
+        path: Path,
+        *,
+        merge_seconds: float = 1.0,
+        on_merge: MergeListener | None = None,
+        memory_limit: str = DEFAULT_MEMORY_LIMIT,
+        temp_directory: Path | None = None,
     ) -> "DuckFlowStore":
         """Open (or create) the store; batches journaled before a crash are merged first.
 
         ``on_merge`` hears the tenant and time span of every batch once it is queryable (on the
         merger's thread: it must be quick), which is what continuous detection runs on.
+        ``memory_limit`` bounds DuckDB's cache and query memory (a DuckDB size, or a share of
+        RAM); past it DuckDB evicts cached blocks and spills to ``temp_directory`` (default:
+        ``<path>.tmp``). Without it DuckDB caches the growing file up to 80 % of RAM.
         """
         path.parent.mkdir(parents=True, exist_ok=True)
+        config: DuckConfig = {
+            "memory_limit": memory_limit,
+            "temp_directory": str(temp_directory or path.with_name(path.name + ".tmp")),
+        }
         try:
-            database = duckdb.connect(str(path))
+            database = duckdb.connect(str(path), config=config)
         except duckdb.IOException as error:  # e.g. another process holds the file's lock
             raise FlowStoreError(f"cannot open the flow store {path}: {error}") from None
+        except duckdb.Error as error:  # a setting DuckDB refuses
+            raise FlowStoreError(
+                f"cannot open the flow store {path} with {config}: {error}"
+            ) from None
         try:
             database.execute("SET enable_progress_bar = false")
             _check_schema(database, path)
         except BaseException:
             database.close()
             raise
-        store = cls(database, Journal(path.with_suffix(".journal")), merge_seconds, on_merge)
+        journal = Journal(path.with_suffix(".journal"))
+        store = cls(path, config, database, journal, merge_seconds=merge_seconds, on_merge=on_merge)
         store._recover()
         store._merger.start()
         store.flush()
@@ -216,7 +248,9 @@ class DuckFlowStore:
     def admit(self, batch: Batch) -> Admission:
         """Journal the batch unless its key was admitted before; returns the batch's answer.
 
-        Raises StoreBusyError when too many acknowledged rows wait for the merger.
+        Raises StoreBusyError when too many acknowledged rows wait for the merger, and
+        StoreFullError when the batch cannot be journaled for lack of room, or while the last
+        merge found none (what space is left goes to merging what was acknowledged).
         """
         key = (batch.tenant_id, batch.key)
         rows = batch.table.num_rows
@@ -227,6 +261,10 @@ class DuckFlowStore:
                     known.replays += 1
                     return Admission(known.answer, replay=True)
                 if known is None:
+                    if self._full is not None:  # also before a lookup: DuckDB may be unusable
+                        raise StoreFullError(self._full)
+                    if self._invalid:
+                        raise StoreBusyError(f"the flow store {self._path} is being reopened")
                     merged = self._merged_answer(key)
                     if merged is not None:
                         self._replays[key] += 1
@@ -245,7 +283,7 @@ class DuckFlowStore:
                 self._waiting_rows -= rows
             journaling.done.set()
             if _out_of_space(error):
-                raise StoreFullError(f"no room to journal the batch: {error}") from None
+                raise StoreFullError(f"no room to journal the batch: {_cause(error)}") from None
             raise
         with self._wake:
             self._keys[key] = _Journaled(entry, batch.answer, time.monotonic())
@@ -272,7 +310,10 @@ class DuckFlowStore:
             )
             self._flushes -= 1
             if merged and self._failed_at is not None:
-                raise FlowcdrError("flows could not be merged into DuckDB; they stay journaled")
+                why = f": {self._full}" if self._full else ""
+                raise FlowcdrError(
+                    f"flows could not be merged into {self._path}; they stay journaled{why}"
+                )
 
     def delete_older_than(self, cutoff: dt.datetime) -> int:
         """Retention: remove flows whose time is before ``cutoff``; returns how many."""
@@ -286,7 +327,14 @@ class DuckFlowStore:
         if self._merger.is_alive():
             self._merger.join()
         self._lookup.close()
-        self._db.close()
+        try:
+            self._db.close()  # checkpoints: folds the write-ahead log into the file
+        except duckdb.Error as error:
+            if not (_out_of_space(error) or self._invalid):
+                raise
+            log.error(  # nothing is lost: DuckDB replays its write-ahead log at the next start
+                "the flow store %s could not checkpoint on closing: %s", self._path, _cause(error)
+            )
 
     def _submit(self, run: Callable[[duckdb.DuckDBPyConnection], T]) -> T:
         done: Future[T] = Future()
@@ -301,6 +349,20 @@ class DuckFlowStore:
             list(key),
         ).fetchone()
         return None if found is None else dict(json.loads(found[0]))
+
+    def _reopen(self) -> None:
+        """Open the database again after a fatal error: DuckDB invalidates it when a checkpoint
+        fails (as on a full disk) and refuses every later call. What it committed is in the file
+        and its write-ahead log, which the new instance replays."""
+        with self._wake:  # admit's lookups use _lookup under this lock
+            for connection in (self._writer, self._lookup, self._db):
+                with contextlib.suppress(duckdb.Error):
+                    connection.close()
+            database = duckdb.connect(str(self._path), config=self._config)
+            database.execute("SET enable_progress_bar = false")
+            self._db, self._lookup, self._writer = database, database.cursor(), database.cursor()
+            self._invalid = False
+        log.warning("the flow store %s was opened again after a fatal DuckDB error", self._path)
 
     def _recover(self) -> None:
         """Take over the journal a stopped or killed gateway left: merged files go, others wait."""
@@ -338,7 +400,6 @@ class DuckFlowStore:
         return max(0.0, oldest + self._merge_seconds - now)
 
     def _merge_loop(self) -> None:
-        db = self._db.cursor()
         while True:
             with self._wake:
                 while (wait := self._due_in(time.monotonic())) > 0:
@@ -349,28 +410,46 @@ class DuckFlowStore:
                 closing = self._closing
                 self._merging = bool(journaled or replays)
             if journaled or replays:  # first, so a retention pass also sees the waiting flows
-                self._merge(db, journaled, replays)
+                self._merge(journaled, replays)
             for job in jobs:
-                _run(db, job)
+                _run(self._writer, job)
             if closing:
                 with self._wake:
                     if not self._journaled() and not self._jobs:
                         break
-        db.close()
+        with contextlib.suppress(duckdb.Error):
+            self._writer.close()
 
     def _merge(
         self,
-        db: duckdb.DuckDBPyConnection,
         journaled: list[tuple[tuple[str, str], _Journaled]],
         replays: Counter[tuple[str, str]],
     ) -> None:
         with self._wake:  # replays counted while the batches waited go in with them
             counted = {key: waiting.replays for key, waiting in journaled}
         try:
-            _commit(db, [(key, waiting.entry, counted[key]) for key, waiting in journaled], replays)
-        except Exception:
-            log.exception("merging %d journaled batches into DuckDB failed", len(journaled))
+            done: set[tuple[str, str]] = set()
+            if self._invalid:
+                self._reopen()
+                with self._wake:  # the commit that failed may be in, its checkpoint not
+                    done = {key for key, _ in journaled if self._merged_answer(key) is not None}
+            batches = [(k, w.entry, counted[k]) for k, w in journaled if k not in done]
+            _commit(self._writer, batches, replays)
+        except Exception as error:
+            if isinstance(error, duckdb.FatalException):  # e.g. a checkpoint that found no room
+                self._invalid = True
+            full = _out_of_space(error)
+            if not full:
+                log.exception("merging %d journaled batches into DuckDB failed", len(journaled))
+            elif self._full is None:  # once per episode: the retries every few seconds are quiet
+                log.error(
+                    "cannot merge %d journaled batches into the flow store %s: %s; they stay "
+                    "journaled, new batches are refused (507) and the merge is retried every %g s",
+                    len(journaled), self._path, _cause(error), RETRY_SECONDS,
+                )  # fmt: skip
             with self._wake:
+                if full:
+                    self._full = f"the flow store {self._path} cannot grow: {_cause(error)}"
                 self._replays.update(replays)
                 self._failed_at = time.monotonic()
                 if self._closing:  # the journal keeps them for the next start
@@ -381,8 +460,11 @@ class DuckFlowStore:
             return
         for _, waiting in journaled:
             self._journal.remove(waiting.entry)
+        if self._full is not None:
+            log.warning("the flow store %s has room again; batches are accepted", self._path)
         with self._wake:
             self._failed_at = None
+            self._full = None
             for key, waiting in journaled:
                 self._replays[key] += waiting.replays - counted[key]  # arrived during the commit
                 del self._keys[key]
@@ -512,15 +594,32 @@ def _commit(
             )
         db.execute("COMMIT")
     except BaseException:
-        db.execute("ROLLBACK")
+        with contextlib.suppress(duckdb.Error):  # a failed COMMIT has ended the transaction
+            db.execute("ROLLBACK")
         raise
 
 
+# No room to write: the disk is full, a quota is reached, or a file may grow no further
+# (RLIMIT_FSIZE, or a file system's largest file).
+_NO_ROOM = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
+_NO_ROOM_TEXT = tuple(os.strerror(code) for code in _NO_ROOM)
+
+
 def _out_of_space(error: BaseException) -> bool:
-    """ENOSPC or EDQUOT, also from pyarrow, whose I/O errors carry the text but no errno."""
-    if not isinstance(error, OSError):
+    """An expected operational failure, not a bug: no room to write. DuckDB's errors (I/O,
+    a failed commit, a failed checkpoint) and some of pyarrow's carry the system's message but
+    no errno."""
+    if isinstance(error, OSError) and error.errno in _NO_ROOM:
+        return True
+    if not isinstance(error, OSError | duckdb.Error):
         return False
-    return error.errno in (errno.ENOSPC, errno.EDQUOT) or "No space left on device" in str(error)
+    return any(text in str(error) for text in _NO_ROOM_TEXT)
+
+
+def _cause(error: BaseException) -> str:
+    """The first line of an error's message, for a one-line log entry or answer."""
+    lines = str(error).strip().splitlines()
+    return lines[0] if lines else type(error).__name__
 
 
 def _delete_older(db: duckdb.DuckDBPyConnection, cutoff: dt.datetime) -> int:

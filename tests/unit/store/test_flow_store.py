@@ -182,3 +182,22 @@ def test_a_version_1_store_gets_its_hourly_rollups_on_open(tmp_path: Path) -> No
     finally:
         reader.close()
         upgraded.close()
+
+
+def test_duckdb_memory_and_spill_folder_are_the_settings(tmp_path: Path) -> None:
+    spill = tmp_path / "spill"
+    store = DuckFlowStore.open(tmp_path / "flows.duckdb", memory_limit="64MB", temp_directory=spill)
+    reader = store.reader()
+    try:
+        limit, folder = reader.execute(
+            "SELECT current_setting('memory_limit'), current_setting('temp_directory')"
+        ).fetchone() or ("", "")
+    finally:
+        reader.close()
+        store.close()
+    assert (limit, folder) == ("61.0 MiB", str(spill))  # 64 MB in DuckDB's binary units
+
+
+def test_a_memory_limit_duckdb_refuses_names_the_store(tmp_path: Path) -> None:
+    with pytest.raises(FlowcdrError, match=r"flows\.duckdb .*memory_limit"):
+        DuckFlowStore.open(tmp_path / "flows.duckdb", memory_limit="a lot")
