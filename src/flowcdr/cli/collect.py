@@ -33,7 +33,6 @@ from flowcdr.collect.errors import CallerRefusedError, CollectError, DeliveryErr
 from flowcdr.collect.folder import FolderSource
 from flowcdr.collect.ship import Backoff, GatewayClient
 from flowcdr.collect.source import FLOW_LOG_CONTAINERS, BlobSource
-from flowcdr.config import default_data_dir
 
 TOKEN_ENV = "FLOWCDR_SUBSCRIPTION_TOKEN"  # noqa: S105 (the variable's name, not a token)
 log = logging.getLogger("flowcdr.collect")
@@ -139,7 +138,12 @@ def collect(
     token = os.environ.get(TOKEN_ENV, "").strip()
     if not token:
         raise click.ClickException(f"set {TOKEN_ENV} to a subscription token from the gateway")
-    state = state or default_data_dir() / "collect" / "checkpoints.sqlite"
+    if state is None:
+        # Imported only here: the settings module pulls in pydantic and SQLAlchemy, a second
+        # of start-up that a collector given --state (every service unit) does not need.
+        from flowcdr.config import default_data_dir
+
+        state = default_data_dir() / "collect" / "checkpoints.sqlite"
     letters = FolderDeadLetters(dead_letters or state.parent / "deadletters")
     stop = threading.Event()
     try:

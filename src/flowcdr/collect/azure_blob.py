@@ -23,7 +23,7 @@ from azure.storage.blob import BlobPrefix, BlobServiceClient, BlobType, Containe
 from azure.storage.blob import ExponentialRetry as _ExponentialRetry
 
 from flowcdr.collect.deadletter import DEAD_LETTER_CONTAINER, DeadLetter, letter_name
-from flowcdr.collect.errors import BlobChangedError, SourceError
+from flowcdr.collect.errors import BlobChangedError, SourceError, UnsupportedBlobError
 from flowcdr.collect.source import BlobInfo, Block, BlockList
 
 _CLIENT_OPTIONS: dict[str, Any] = {
@@ -96,8 +96,11 @@ class AzureBlobSource:
         try:
             properties = blob.get_blob_properties()
             if properties.blob_type != BlobType.BLOCKBLOB:
-                raise SourceError(
-                    f"blob {container}/{name} is a {properties.blob_type}, not a block blob"
+                kind = getattr(properties.blob_type, "value", properties.blob_type)
+                raise UnsupportedBlobError(
+                    f"blob {container}/{name} is an {kind}, not a block blob as Network Watcher "
+                    "writes: it has no committed blocks to read by, so it is not collected",
+                    _quoted(properties.etag),
                 )
             committed, _ = blob.get_block_list("committed")
         except AzureError as error:
@@ -105,7 +108,8 @@ class AzureBlobSource:
         blocks = [Block(block.id, block.size) for block in committed]
         if not blocks and properties.size:
             blocks = [Block("", properties.size)]  # written in one Put Blob: no block list
-        return BlockList(_quoted(properties.etag), blocks, properties.last_modified)
+        created = properties.creation_time.isoformat() if properties.creation_time else ""
+        return BlockList(_quoted(properties.etag), blocks, properties.last_modified, created)
 
     def read(self, container: str, name: str, offset: int, length: int, etag: str) -> bytearray:
         if length <= 0:

@@ -3,7 +3,8 @@
     FlowcdrError
      └── CollectError            collection cannot go on as configured
           ├── SourceError        a flow-log source cannot be read (names the container or blob)
-          │    └── BlobChangedError   the blob moved on between two calls (412): read it again
+          │    ├── BlobChangedError   the blob moved on between two calls (412): read it again
+          │    └── UnsupportedBlobError  an append or page blob: refused, counted, never read
           └── DeliveryError      the gateway stayed away past the retry deadline; the
                │                 checkpoint did not advance, the next pass tries again
                └── CallerRefusedError  the gateway refused our token (401/403): stop
@@ -24,6 +25,19 @@ class SourceError(CollectError):
 
 class BlobChangedError(SourceError):
     """The blob's ETag changed between its block list and the ranged read."""
+
+
+class UnsupportedBlobError(SourceError):
+    """The blob is not a block blob, so it has no block list to checkpoint by.
+
+    Network Watcher writes block blobs only; an append blob under a flow-log name was written
+    by something else, and reading it by byte offsets could start mid-record. ``etag`` is the
+    refused version: it is not looked at again until it changes.
+    """
+
+    def __init__(self, message: str, etag: str) -> None:
+        super().__init__(message)
+        self.etag = etag
 
 
 class DeliveryError(CollectError):

@@ -19,7 +19,9 @@ class MemorySource:
     def __init__(self, account: str = "memory") -> None:
         self._account = account
         self._blobs: dict[tuple[str, str], tuple[str, list[tuple[str, bytes]], datetime]] = {}
+        self._created: dict[tuple[str, str], str] = {}
         self._etags = itertools.count(1)
+        self._creations = itertools.count(1)
 
     @property
     def account(self) -> str:
@@ -28,6 +30,8 @@ class MemorySource:
     def commit(self, container: str, name: str, blocks: Sequence[tuple[str, bytes]]) -> str:
         """Replace the committed block list of a blob (creating it); returns the new ETag."""
         etag = f'"0x{next(self._etags):08X}"'
+        if (container, name) not in self._blobs:
+            self._created[container, name] = f"creation-{next(self._creations)}"
         self._blobs[container, name] = (etag, list(blocks), datetime.now(UTC))
         return etag
 
@@ -49,7 +53,8 @@ class MemorySource:
 
     def block_list(self, container: str, name: str) -> BlockList:
         etag, blocks, modified = self._get(container, name)
-        return BlockList(etag, [Block(id, len(data)) for id, data in blocks], modified)
+        created = self._created[container, name]
+        return BlockList(etag, [Block(id, len(data)) for id, data in blocks], modified, created)
 
     def read(self, container: str, name: str, offset: int, length: int, etag: str) -> bytes:
         current, blocks, _ = self._get(container, name)

@@ -36,11 +36,16 @@ class Block:
 
 @dataclass(frozen=True)
 class BlockList:
-    """The committed blocks of a blob and the ETag of the version they describe."""
+    """The committed blocks of a blob and the ETag of the version they describe.
+
+    ``created`` is the blob's creation time, where the source keeps one: every commit changes
+    the ETag, but only deleting the blob and writing it again changes this.
+    """
 
     etag: str
     blocks: Sequence[Block]
     last_modified: datetime
+    created: str = ""
 
 
 class BlobSource(Protocol):
@@ -60,7 +65,8 @@ class BlobSource(Protocol):
         ...
 
     def block_list(self, container: str, name: str) -> BlockList:
-        """The committed block list; raises ``SourceError`` if the blob is gone."""
+        """The committed block list; raises ``SourceError`` if the blob is gone, and
+        ``UnsupportedBlobError`` if it is not a block blob."""
         ...
 
     def read(

@@ -6,6 +6,7 @@ hash prefix, spreading rows so no single partition takes every write of a busy a
 """
 
 import hashlib
+from datetime import UTC, datetime
 
 from azure.core import MatchConditions
 from azure.core.exceptions import (
@@ -16,7 +17,7 @@ from azure.core.exceptions import (
 )
 from azure.data.tables import TableClient, TableServiceClient, UpdateMode
 
-from flowcdr.collect.checkpoint import Checkpoint, prefix_from_json, prefix_json
+from flowcdr.collect.checkpoint import Checkpoint, expired, prefix_from_json, prefix_json
 from flowcdr.collect.errors import SourceError
 
 CHECKPOINT_TABLE = "flowlogcheckpoints"
@@ -44,6 +45,7 @@ class TableCheckpoints:
             prefix_from_json(entity["prefix"]),
             entity.get("etag") or None,
             entity.metadata["etag"],
+            entity.get("created"),
         )
 
     def save(self, blob: str, checkpoint: Checkpoint) -> str | None:
@@ -55,6 +57,7 @@ class TableCheckpoints:
             "offset": checkpoint.offset,
             "prefix": prefix_json(checkpoint.prefix),
             "etag": checkpoint.etag or "",
+            **({"created": checkpoint.created} if checkpoint.created is not None else {}),
         }
         try:
             if checkpoint.version is None:
@@ -70,6 +73,33 @@ class TableCheckpoints:
             return None
         version: str = written["etag"]
         return version
+
+    def prune(self, before: datetime, idle_since: datetime) -> int:
+        """A scan of the rows idle since ``idle_since`` (Table storage has no other index than
+        the keys, which are hashes); each expired one is deleted only at the version seen."""
+        pruned = 0
+        try:
+            idle = self._table.query_entities(
+                "Timestamp lt @idle",
+                parameters={"idle": idle_since.astimezone(UTC)},
+                select=["PartitionKey", "RowKey", "blob"],
+            )
+            for entity in idle:
+                if not expired(str(entity.get("blob", "")), before):
+                    continue
+                try:
+                    self._table.delete_entity(
+                        entity["PartitionKey"],
+                        entity["RowKey"],
+                        etag=entity.metadata["etag"],
+                        match_condition=MatchConditions.IfNotModified,
+                    )
+                except ResourceModifiedError:
+                    continue  # saved meanwhile: still in use
+                pruned += 1
+        except AzureError as error:
+            raise SourceError(f"pruning checkpoints: {error.message}") from None
+        return pruned
 
 
 def _keys(blob: str) -> tuple[str, str]:

@@ -222,11 +222,14 @@ def test_reads_of_a_few_blocks_each_deliver_the_blob_in_order(tmp_path: Path) ->
         )
     assert gateway.numbers() == list(range(2, 26))
     blob = f"memory/{NSG_CONTAINER}/{NAME}"
+    created = source.block_list(NSG_CONTAINER, NAME).created
     offsets = itertools.accumulate(
         (len(record_block(b, 2 * b, 2 * b + 1)[1]) for b in range(1, 12)), initial=len(HEAD[1])
     )
     assert sorted(gateway.sent) == sorted(  # one part per block, keyed as cut_parts keys it
-        part_key(blob, f"B{b:032d}", offset, len(record_block(b, 2 * b, 2 * b + 1)[1]), "0")
+        part_key(
+            blob, f"B{b:032d}", offset, len(record_block(b, 2 * b, 2 * b + 1)[1]), "0", created
+        )
         for b, offset in zip(range(1, 13), offsets, strict=True)
     )
 
