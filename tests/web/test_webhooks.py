@@ -67,7 +67,7 @@ def test_add_test_refuse_and_delete_a_webhook(
         assert json.loads(got.body)["test"] is True
     for url, why in ((METADATA_URL, "is a cloud metadata address, never a webhook target"),
                      ("http://10.0.0.5/hooks", "outside webhook_private_networks"),
-                     ("file:///etc/passwd", "is not an http:// or https:// URL")):  # fmt: skip
+                     ("file:///etc/passwd", "the scheme 'file' is refused")):  # fmt: skip
         page.fill("#webhook-form input[name=name]", "sneaky")
         page.fill("#webhook-form input[name=url]", url)
         page.click("#webhook-form button[type=submit]")

@@ -37,8 +37,8 @@ def add(gateway: Gateway, url: str) -> Any:
         ("https://0.0.0.0:{port}/hooks", "unspecified address"),
         ("http://93.184.215.14/hooks", "unless the deployment sets webhook_allow_http"),
         ("http://127.0.0.1:{port}/hooks", "webhook_allow_http"),
-        ("file:///etc/passwd", "is not an https:// URL"),
-        ("gopher://127.0.0.1:{port}/_POST", "is not an https:// URL"),
+        ("file:///etc/passwd", "the scheme 'file' is refused"),
+        ("gopher://127.0.0.1:{port}/_POST", "the scheme 'gopher' is refused"),
     ],
 )
 def test_refused_targets_are_refused_when_added(gateway: Gateway, url: str, why: str) -> None:
@@ -81,8 +81,7 @@ def test_a_target_refused_since_it_was_added_is_not_sent_to(gateway: Gateway) ->
         assert tested.status_code == 200
         assert tested.json() == {
             "delivered": False,
-            "status": "refused: '" + target.url + "' is not an https:// URL with a host "
-            "(http:// is refused unless the deployment sets webhook_allow_http)",
+            "status": "refused: http:// is refused unless the deployment sets webhook_allow_http",
             "delivery_id": None,
         }
         # The finding the gateway's own notifier announces is refused the same way.
@@ -98,6 +97,7 @@ def test_a_target_refused_since_it_was_added_is_not_sent_to(gateway: Gateway) ->
     assert (hook.failures, hook.delivered) == (1, 0)  # given up at once: a refusal is no blip
     assert hook.last_status is not None
     assert hook.last_status.startswith("refused: ")
+    assert "/hooks/abc" not in hook.last_status  # the URL's path may be a credential
     assert services.ledger.findings(hook.tenant_id, rule_id=RULE.id)
 
 

@@ -113,24 +113,32 @@ def test_the_guard_follows_the_deployment_settings(
 @pytest.mark.parametrize(
     ("url", "why"),
     [
-        ("file:///etc/passwd", "is not an https:// URL"),
-        ("gopher://127.0.0.1:25/x", "is not an https:// URL"),
-        ("ftp://files.example/x", "is not an https:// URL"),
-        ("dict://127.0.0.1:11211/stat", "is not an https:// URL"),
+        ("file:///etc/passwd", "the scheme 'file' is refused: only https:// URLs are taken"),
+        ("gopher://127.0.0.1:25/x", "the scheme 'gopher' is refused"),
+        ("ftp://files.example/x", "the scheme 'ftp' is refused"),
+        ("dict://127.0.0.1:11211/stat", "the scheme 'dict' is refused"),
         ("http://93.184.215.14/hook", "webhook_allow_http"),
-        ("https:///no-host", "with a host"),
-        ("hooks", "is not an https:// URL"),
+        ("https:///no-host", "the URL has no host"),
+        ("hooks", "the URL has no scheme: only https:// URLs are taken"),
         ("https://user:pw@93.184.215.14/", "user name or password"),
-        ("https://93.184.215.14:99999/", "invalid port"),
+        ("https://93.184.215.14:99999/", "port is not a number from 0 to 65535"),
     ],
 )
 def test_only_plain_https_urls_are_taken(url: str, why: str) -> None:
     assert why in refusal(STRICT, url)
 
 
+def test_a_refusal_never_repeats_the_urls_path_or_query() -> None:
+    """Refusals are kept as a delivery's status and logged: a Slack URL's path is its key."""
+    for url in ("http://hooks.example.test/services/T0/B0/SECRET?token=SECRET",
+                "ftp://hooks.example.test/SECRET", "https://u:SECRET@hooks.example.test/",
+                "https://hooks.example.test:99999/SECRET", "https://127.0.0.1/SECRET"):  # fmt: skip
+        assert "SECRET" not in refusal(STRICT, url), url
+
+
 def test_http_only_when_the_deployment_allows_it() -> None:
     assert TargetGuard(allow_http=True).pinned("http://93.184.215.14/x").scheme == "http"
-    assert "is not an http:// or https:// URL" in refusal(TargetGuard(allow_http=True),
+    assert "only http:// and https:// URLs are taken" in refusal(TargetGuard(allow_http=True),
                                                           "file:///etc/passwd")  # fmt: skip
 
 
