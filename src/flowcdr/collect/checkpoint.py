@@ -88,7 +88,6 @@ CREATE TABLE IF NOT EXISTS checkpoints (
     created TEXT
 )
 """
-_STAMP = "%Y-%m-%dT%H:%M:%S.000Z"  # updated_at's form, so the two compare as text
 
 
 class SqliteCheckpoints:
@@ -142,7 +141,8 @@ class SqliteCheckpoints:
         return str(version + 1) if done.rowcount == 1 else None
 
     def prune(self, before: datetime, idle_since: datetime) -> int:
-        idle = idle_since.astimezone(UTC).strftime(_STAMP)
+        # updated_at's form (milliseconds, Z), so that the two compare as text
+        idle = idle_since.astimezone(UTC).isoformat(timespec="milliseconds")[:-6] + "Z"
         rows = self._db.execute(
             "SELECT blob, version FROM checkpoints WHERE updated_at < ?", (idle,)
         ).fetchall()

@@ -2,7 +2,7 @@
 
 import itertools
 import threading
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -249,3 +249,41 @@ def test_a_blob_that_moves_on_during_a_later_read_keeps_what_was_shipped(tmp_pat
         running.run_pass(NOW)
     assert gateway.numbers() == list(range(2, 16))
     assert len(gateway.sent) == 7
+
+
+def test_a_blob_created_again_with_the_same_block_ids_is_read_from_its_start(
+    tmp_path: Path,
+) -> None:
+    source, gateway = MemorySource(), FakeGateway()
+    first = [record_block(b, 10 + 2 * b, 11 + 2 * b) for b in range(1, 4)]
+    source.commit(NSG_CONTAINER, NAME, layout(*first))
+    running = collector(tmp_path, source, gateway)
+    running.run_pass(NOW)
+    source.delete(NSG_CONTAINER, NAME)
+    # Network Watcher's predictable ids, and records of the same sizes: only the blob's
+    # creation time tells the new blob from the old one.
+    again = [record_block(b, 60 + 2 * b, 61 + 2 * b) for b in range(1, 5)]
+    assert [len(data) for _, data in again[:3]] == [len(data) for _, data in first]
+    source.commit(NSG_CONTAINER, NAME, layout(*again))
+    running.run_pass(NOW)
+    assert gateway.numbers() == [*range(12, 18), *range(62, 70)]
+    assert running.metrics.recreated_blobs == 1
+    running.run_pass(NOW)
+    assert len(gateway.sent) == 3 + 4
+
+
+def test_checkpoints_of_blobs_past_the_horizon_are_pruned_and_rereading_is_a_replay(
+    tmp_path: Path,
+) -> None:
+    source, gateway = MemorySource(), FakeGateway()
+    grow(source, 2)
+    collector(tmp_path, source, gateway).run_pass(NOW)
+    later = datetime.now(UTC) + timedelta(hours=2)  # the checkpoint is idle an hour by then
+    with collector(tmp_path, source, FakeGateway()) as running:
+        running.run_pass(later)
+        assert running.metrics.checkpoints_pruned == 1
+    blob = f"memory/{NSG_CONTAINER}/{NAME}"
+    assert SqliteCheckpoints(tmp_path / "state.sqlite").load(blob).offset == 0
+    collector(tmp_path, source, gateway).run_pass(NOW)  # a backfill over that hour again
+    assert gateway.numbers() == [2, 3, 4, 5]
+    assert len(gateway.sent) == 4  # the same two keys twice: stored once
