@@ -75,6 +75,23 @@ def test_an_inbound_match_folds_into_the_brute_force_from_that_source() -> None:
     assert (brute.src_ip, brute.related_rules) == (BRUTE, ("threat_intel_inbound",))
 
 
+def test_a_long_connection_carrying_an_upload_is_one_upload_finding() -> None:
+    uploaded = [
+        CaseFlow(0, VM, C2, 4443, src_port=51000, state="begin"),
+        *(
+            CaseFlow(m * 60 + 30, VM, C2, 4443, src_port=51000, state="continue",
+                     src_bytes=4_000_000, dst_bytes=20_000)
+            for m in range(130)
+        ),
+    ]  # fmt: skip
+    db = open_dataset()
+    add_flows(db, Case("upload", tuple(uploaded), 0).table())
+    rules = ("long_connection", "upload_asymmetry")
+    enabled = {rule_id: RULES[rule_id].settings({}) for rule_id in rules}
+    (found,) = detect_offline(db, RULES, enabled, OFFLINE_TENANT).findings()
+    assert (found.rule_id, found.related_rules) == ("upload_asymmetry", ("long_connection",))
+
+
 @pytest.fixture
 def control(tmp_path: Path, database_url: str | None) -> Iterator[ControlStore]:
     store = ControlStore.open(Settings(data_dir=tmp_path / "data", database_url=database_url))

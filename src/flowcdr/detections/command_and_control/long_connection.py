@@ -3,6 +3,11 @@ connections): one TCP or UDP 5-tuple, begun before the hour, still logging ``con
 tuples at its end, to a destination at most two of our hosts talk to. Such a connection has
 lived an hour or more: a reverse shell, a tunnel, C2 over one session. The finding grows hour
 by hour while it lasts (``windows`` is its age in hours, RITA's 1/4/8/12 h ladder).
+
+A long life is a property of a session more than an incident: when a more specific finding
+explains the same session (an upload to a rare host, a Tor circuit, a miner), the long
+connection is folded into it as corroboration (``RuleMeta.corroborating``); alone, a reverse
+shell or a tunnel, it is a finding of its own.
 """
 
 from flowcdr.detect import Case, CaseFlow, Rule, RuleMeta, Tunable
@@ -62,7 +67,8 @@ RULE = Rule(
         level="low",
         description=(
             "A VM kept one connection to an internet host open for a whole hour or more, to "
-            "a destination at most two of our hosts contact."
+            "a destination at most two of our hosts contact. When a more specific finding "
+            "(an upload, Tor, mining...) covers the same session, it is folded into it."
         ),
         tactics=("TA0011",),
         techniques=("T1071", "T1572"),
@@ -74,6 +80,7 @@ RULE = Rule(
             "Identify the process owning the connection on the VM (ss -tp, netstat -b). An "
             "interactive shell or tunnel tool talking to an unknown host is an intrusion."
         ),
+        corroborating=True,
     ),
     window_seconds=3600,
     query=query,
