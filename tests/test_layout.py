@@ -50,6 +50,7 @@ ALLOWED = {
     | {
         "flowcdr.config",
         "flowcdr.formats",
+        "flowcdr.enrich",
         "flowcdr.store",
         "flowcdr.auth",
         "flowcdr.api",

@@ -98,6 +98,12 @@ class Settings(BaseSettings):
         default=None,
         description="Folder of threat-intel lists matched at ingest (default: DATA_DIR/intel).",
     )
+    service_tags_file: Path | None = Field(
+        default=None,
+        description="Microsoft's 'Azure IP Ranges and Service Tags' JSON, downloaded by you: "
+        "flows to Azure's public services are then azure_public, not external_public "
+        "(default: DATA_DIR/servicetags.json; read again when it changes).",
+    )
     public_url: str | None = Field(
         default=None,
         pattern=r"^https?://[^/?#]+(/[^?#]*)?$",
@@ -222,6 +228,10 @@ class Settings(BaseSettings):
     @property
     def duckdb_spill_folder(self) -> Path:
         return self.duckdb_temp_directory or self.data_dir / "flows.duckdb.tmp"
+
+    @property
+    def service_tags_path(self) -> Path:
+        return self.service_tags_file or self.data_dir / "servicetags.json"
 
     @property
     def control_url(self) -> str:

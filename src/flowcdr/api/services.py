@@ -17,6 +17,7 @@ from flowcdr.detect.settings import DetectSettings
 from flowcdr.detect.tenant_rules import TenantRules
 from flowcdr.detect.webhook_guard import TargetGuard
 from flowcdr.detect.webhooks import WebhookStore
+from flowcdr.enrich.servicetags import ServiceTagsFile
 from flowcdr.inventory.arm import ArmSettings
 from flowcdr.inventory.model import Snapshot
 from flowcdr.inventory.posture import DuckFlowEvidence, FlowEvidence, audit
@@ -59,6 +60,7 @@ class Services:
     notifier: Notifier
     inventory: InventoryStore
     inventory_sync: InventorySync
+    service_tags: ServiceTagsFile
 
     @classmethod
     def start(cls, settings: Settings) -> "Services":
@@ -107,6 +109,7 @@ class Services:
             notifier,
             inventory=inventory,
             inventory_sync=syncer,
+            service_tags=ServiceTagsFile(settings.service_tags_path),
         )
 
     def stop(self) -> None:

@@ -33,6 +33,8 @@ from flowcdr.detect.intel import Intel
 from flowcdr.detect.runner import detect_offline
 from flowcdr.detect.samples import with_samples
 from flowcdr.detect.settings import DetectSettings, SettingsError
+from flowcdr.enrich.ranges import AddressRanges
+from flowcdr.enrich.servicetags import ServiceTagsError, read_service_tags
 from flowcdr.formats import FormatError, parse_blob
 
 # Parsed tables are loaded together once this many rows wait: one enrich and one insert per
@@ -57,6 +59,13 @@ class Loaded:
     type=click.Path(dir_okay=False, exists=True, path_type=Path),
     help="Threat-intel list (plain IP/CIDR, CSV with an ip column, Feodo CSV, Spamhaus DROP "
     "JSON); repeat for several. The file's stem names the list.",
+)
+@click.option(
+    "--service-tags",
+    "service_tags_file",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    help="Microsoft's 'Azure IP Ranges and Service Tags' JSON: flows to Azure's public "
+    "services become azure_public instead of external_public.",
 )
 @click.option(
     "--config",
@@ -87,6 +96,7 @@ def detect(
     *,
     inputs: tuple[str, ...],
     intel_files: tuple[Path, ...],
+    service_tags_file: Path | None,
     config_file: Path | None,
     output: Path | None,
     kind: ExportFormat,
@@ -101,13 +111,14 @@ def detect(
     try:
         settings = DetectSettings.read(config_file) if config_file else DetectSettings()
         intel = _load_intel(intel_files, settings)
+        azure = _load_service_tags(service_tags_file) if service_tags_file else None
         rules = load_rules(flowcdr.detections)
         enabled = settings.enabled(rules)
-    except (SettingsError, IntelError) as error:
+    except (SettingsError, IntelError, ServiceTagsError) as error:
         raise click.ClickException(str(error)) from None
     db = open_dataset(database)
     try:
-        loaded = _load(db, inputs, intel)
+        loaded = _load(db, inputs, intel, azure)
         click.echo(f"running {len(enabled)} rules over {loaded.flows} flows", err=True)
         book = detect_offline(db, rules, enabled, OFFLINE_TENANT)
         findings = with_samples(db, OFFLINE_TENANT, list(book.findings()))
@@ -158,7 +169,22 @@ def _load_intel(paths: tuple[Path, ...], settings: DetectSettings) -> Intel:
     return Intel(tuple(lists))
 
 
-def _load(db: duckdb.DuckDBPyConnection, inputs: tuple[str, ...], intel: Intel) -> Loaded:
+def _load_service_tags(path: Path) -> AddressRanges:
+    tags = read_service_tags(path)
+    click.echo(
+        f"{path}: {tags.cloud or 'unnamed'} cloud, change {tags.change_number}: {tags.tags} "
+        f"service tags, {tags.prefixes} prefixes in {len(tags.ranges)} ranges",
+        err=True,
+    )
+    return tags.ranges
+
+
+def _load(
+    db: duckdb.DuckDBPyConnection,
+    inputs: tuple[str, ...],
+    intel: Intel,
+    azure: AddressRanges | None,
+) -> Loaded:
     loaded = Loaded()
     waiting: list[pa.Table] = []
     rows = 0
@@ -181,11 +207,11 @@ def _load(db: duckdb.DuckDBPyConnection, inputs: tuple[str, ...], intel: Intel) 
         waiting.append(result.table)
         rows += result.table.num_rows
         if rows >= LOAD_ROWS:
-            loaded.flows += add_flows(db, pa.concat_tables(waiting), intel=intel)
+            loaded.flows += add_flows(db, pa.concat_tables(waiting), intel=intel, azure=azure)
             waiting, rows = [], 0
         if time.monotonic() - last_report >= PROGRESS_SECONDS:
             click.echo(f"loaded {loaded.flows + rows} flows from {loaded.files} files", err=True)
             last_report = time.monotonic()
     if waiting:
-        loaded.flows += add_flows(db, pa.concat_tables(waiting), intel=intel)
+        loaded.flows += add_flows(db, pa.concat_tables(waiting), intel=intel, azure=azure)
     return loaded

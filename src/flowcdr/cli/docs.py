@@ -83,10 +83,13 @@ def commands() -> str:
     from flowcdr.cli.main import COMMANDS, main
 
     lines = ["# Command-line reference\n", "`flowcdr --help` and `flowcdr COMMAND --help`.\n"]
-    # A fixed width: the pages must not depend on the terminal that renders them.
+    # A fixed width: the pages must not depend on the terminal that renders them. The group's
+    # own context settings (``-h``) apply, as when a user runs it: click keeps a command's help
+    # option once made, so without them the page would depend on what ran first in the process.
     context = click.Context(
-        main, info_name="flowcdr", terminal_width=WIDTH, max_content_width=WIDTH
-    )
+        main, info_name="flowcdr", terminal_width=WIDTH, max_content_width=WIDTH,
+        **main.context_settings,
+    )  # fmt: skip
     for name in COMMANDS:
         command = main.get_command(context, name)
         if command is None:

@@ -16,6 +16,7 @@ import pyarrow.compute as pc
 
 from flowcdr.detect.intel import Intel
 from flowcdr.enrich import enrich, stamp
+from flowcdr.enrich.ranges import AddressRanges
 from flowcdr.formats.schema import FLOW_TYPES
 from flowcdr.store.flows import FLOWS_DDL
 
@@ -58,11 +59,13 @@ def add_flows(
     flows: pa.Table,
     *,
     intel: Intel | None = None,
+    azure: AddressRanges | None = None,
     tenant_id: str = OFFLINE_TENANT,
     ingested_at: dt.datetime | None = None,
 ) -> int:
-    """Enrich, match intel, stamp and append a ``FLOW_SCHEMA`` table; returns the rows added."""
-    table = enrich(flows)
+    """Enrich (``azure``: Azure's published ranges), match intel, stamp and append a
+    ``FLOW_SCHEMA`` table; returns the rows added."""
+    table = enrich(flows, azure)
     if intel is not None:
         table = with_intel(table, intel)
     rows = table.num_rows

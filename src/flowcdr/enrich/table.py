@@ -17,6 +17,7 @@ import pyarrow.compute as pc
 from flowcdr.enrich.address import parse
 from flowcdr.enrich.country import countries
 from flowcdr.enrich.flowtype import flow_types
+from flowcdr.enrich.ranges import AddressRanges
 from flowcdr.enrich.scope import CODES, classify
 from flowcdr.formats.schema import ENRICHED_SCHEMA, FLOW_SCHEMA, FLOW_TYPES, SCOPES, STRING
 
@@ -30,6 +31,8 @@ class _Ends:
     """Scope and country of each dictionary entry of the IP columns, entries end to end."""
 
     scope: npt.NDArray[np.int8]
+    azure: npt.NDArray[np.bool_]
+    """Inside Azure's published ranges (False for all when none are loaded)."""
     country: npt.NDArray[np.int32]
     """Index into ``countries``, or -1 for none."""
     countries: pa.StringArray
@@ -40,18 +43,21 @@ class _Ends:
         return pa.DictionaryArray.from_arrays(indices, self.countries)
 
 
-def enrich(table: pa.Table) -> pa.Table:
+def enrich(table: pa.Table, azure: AddressRanges | None = None) -> pa.Table:
     """The rows of a ``FLOW_SCHEMA`` table, in order and untouched, plus the enrichment
-    columns, as an ``ENRICHED_SCHEMA`` table. ``intel_match`` is null until threat intel is
-    wired in; ``flow_type`` already reads it, so filling it is all that will take."""
+    columns, as an ``ENRICHED_SCHEMA`` table. ``azure`` is Azure's published address space
+    (``servicetags``), which makes flows to Azure's public services ``azure_public``.
+    ``intel_match`` is left null: ``flowcdr.detect.dataset.with_intel`` fills it."""
     _require_flow_schema(table.schema)
     src_ip, dst_ip = table.column("src_ip"), table.column("dst_ip")
-    ends = _describe([chunk.dictionary for column in (src_ip, dst_ip) for chunk in column.chunks])
+    dictionaries = [chunk.dictionary for column in (src_ip, dst_ip) for chunk in column.chunks]
+    ends = _describe(dictionaries, azure)
     src = _entries(src_ip, first=0)
     dst = _entries(dst_ip, first=sum(len(chunk.dictionary) for chunk in src_ip.chunks))
     src_scope, dst_scope = ends.scope[src], ends.scope[dst]
     intel_match = pa.nulls(table.num_rows, STRING)
-    flow_type = flow_types(src_scope, dst_scope, intel_match)
+    in_azure = (ends.azure[src], ends.azure[dst]) if azure is not None else None
+    flow_type = flow_types(src_scope, dst_scope, intel_match, in_azure)
     return pa.Table.from_arrays(
         [
             *table.columns,
@@ -92,8 +98,8 @@ def _field(field: pa.Field | None) -> str:
     return f"{field.name} {field.type}{'' if field.nullable else ' not null'}"
 
 
-def _describe(dictionaries: list[pa.StringArray]) -> _Ends:
-    """Scope and country of every entry, computed on the distinct texts among them."""
+def _describe(dictionaries: list[pa.StringArray], azure: AddressRanges | None) -> _Ends:
+    """Scope, Azure membership and country of every entry, computed on the distinct texts."""
     entries = pa.concat_arrays(dictionaries) if dictionaries else pa.array([], pa.string())
     distinct = pc.dictionary_encode(entries)
     addresses = parse(distinct.dictionary)
@@ -102,5 +108,6 @@ def _describe(dictionaries: list[pa.StringArray]) -> _Ends:
     codes = pc.dictionary_encode(countries(addresses.lookup.take(public)))
     country = np.full(len(scope), _NO_COUNTRY, np.int32)
     country[public] = pc.fill_null(codes.indices, _NO_COUNTRY).to_numpy()
+    in_azure = azure.contains(addresses) if azure is not None else np.zeros(len(scope), bool)
     entry = distinct.indices.to_numpy()
-    return _Ends(scope[entry], country[entry], codes.dictionary)
+    return _Ends(scope[entry], in_azure[entry], country[entry], codes.dictionary)

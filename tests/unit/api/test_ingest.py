@@ -1,6 +1,7 @@
 """POST /cdr/v1/ingest as a collector calls it: gzip fragments, idempotency keys, limits."""
 
 import gzip
+import json
 import threading
 import time
 from typing import Any
@@ -250,3 +251,19 @@ def test_flows_are_matched_against_the_intel_folder_as_it_changes(gateway: Gatew
         ("10.5.16.4", None, "external_public"),
         ("94.102.49.190", "feodo", "malicious"),
     ]
+
+
+def test_azure_service_addresses_are_azure_public_once_the_service_tags_file_is_there(
+    gateway: Gateway,
+) -> None:
+    token = gateway.subscription_token("alice")
+    body = fragment([vnet_record({"a": {"r": [VNET]}})])  # to 52.239.184.180, Azure Storage
+    assert send(gateway, token, body, "before").status_code == 202
+    settings = gateway.client.app.state.services.settings  # type: ignore[attr-defined]
+    tags = {"cloud": "Public", "values": [
+        {"name": "Storage", "properties": {"addressPrefixes": ["52.239.184.0/24"]}},
+    ]}  # fmt: skip
+    settings.service_tags_path.write_text(json.dumps(tags))
+    assert send(gateway, token, body, "after").status_code == 202
+    sql = "SELECT flow_type FROM flows ORDER BY ingested_at"
+    assert stored(gateway, sql) == [("external_public",), ("azure_public",)]

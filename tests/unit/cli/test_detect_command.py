@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import duckdb
 import pytest
 from click.testing import CliRunner
 
@@ -120,3 +121,26 @@ def test_findings_carry_sample_flows(scan_blob: Path) -> None:
     assert samples[0]["time"] == "2026-01-05T00:00:00.000000Z"
     assert {s["src_ip"] for s in samples} == {SCANNER}
     assert [s["dst_port"] for s in samples] == [1000, 1001, 1002]
+
+
+def test_service_tags_make_azure_addresses_azure_public_and_a_bad_file_is_named(
+    scan_blob: Path, tmp_path: Path
+) -> None:
+    tags = tmp_path / "ServiceTags_Public_20261123.json"
+    prefixes = {"addressPrefixes": ["11.22.33.0/24", "2603:1000::/40"]}
+    tags.write_text(json.dumps({"changeNumber": 9, "cloud": "Public", "values": [
+        {"name": "AzureCloud.westeurope", "properties": prefixes},
+    ]}))  # fmt: skip
+    database = tmp_path / "flows.duckdb"
+    done = flowcdr(
+        "detect", str(scan_blob), "--service-tags", str(tags), "--database", str(database)
+    )
+    assert done.returncode == 0, done.stderr
+    assert f"{tags}: Public cloud, change 9: 1 service tags, 2 prefixes in 2 ranges" in done.stderr
+    with duckdb.connect(str(database), read_only=True) as db:
+        assert db.execute("SELECT DISTINCT flow_type FROM flows").fetchall() == [("azure_public",)]
+    bad = {"values": [{"name": "AzureCloud", "properties": {"addressPrefixes": ["x"]}}]}
+    tags.write_text(json.dumps(bad))
+    refused = flowcdr("detect", str(scan_blob), "--service-tags", str(tags))
+    assert refused.returncode == 1
+    assert f"{tags}: $.values[0].properties.addressPrefixes[0] (tag 'AzureCloud')" in refused.stderr

@@ -7,6 +7,7 @@ transaction: the same key again gets the first answer back (200) and stores noth
 
 from typing import Annotated
 
+import pyarrow as pa
 from fastapi import APIRouter, Header, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
@@ -15,6 +16,7 @@ from pydantic import BaseModel
 from flowcdr.api.body import read_body
 from flowcdr.api.deps import CurrentCollector, ServicesDep
 from flowcdr.api.errors import ERROR_RESPONSES, ApiError
+from flowcdr.api.services import Services
 from flowcdr.detect.dataset import with_intel
 from flowcdr.enrich import enrich, stamp
 from flowcdr.formats import FormatError, parse_blob
@@ -29,6 +31,13 @@ class IngestAnswer(BaseModel):
     flows: int
     rejected: int
     skipped: int
+
+
+def enriched(table: pa.Table, found: Services) -> pa.Table:
+    """The batch enriched with the gateway's current service tags and threat intel (both files
+    are read again here when they changed, so off the event loop)."""
+    tags = found.service_tags.current()
+    return with_intel(enrich(table, tags.ranges if tags else None), found.intel.current())
 
 
 @router.post(
@@ -57,7 +66,7 @@ async def ingest(
     answer = IngestAnswer(
         records=report.records, flows=report.flows, rejected=report.rejected, skipped=report.skipped
     )
-    table = await run_in_threadpool(lambda: with_intel(enrich(result.table), found.intel.current()))
+    table = await run_in_threadpool(enriched, result.table, found)
     batch = Batch(
         caller.tenant_id,
         idempotency_key,
