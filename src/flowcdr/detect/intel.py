@@ -14,7 +14,6 @@ import datetime as dt
 import ipaddress
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -22,6 +21,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from flowcdr.enrich.address import parse
+from flowcdr.enrich.ranges import inside, merged_keys
 from flowcdr.enrich.scope import RANGES
 
 U64 = npt.NDArray[np.uint64]
@@ -186,17 +186,7 @@ def _v6_ranges(
         if not pieces:
             stats.stripped += 1
         spans += pieces
-    spans.sort()
-    merged: list[list[int]] = []
-    for start, end in spans:
-        if merged and start <= merged[-1][1] + 1:
-            merged[-1][1] = max(merged[-1][1], end)
-        else:
-            merged.append([start, end])
-    return (
-        np.array([s.to_bytes(16, "big") for s, _ in merged], "S16"),
-        np.array([e.to_bytes(16, "big") for _, e in merged], "S16"),
-    )
+    return merged_keys(spans)
 
 
 @dataclass(frozen=True)
@@ -232,17 +222,7 @@ class Intel:
         v6_values = np.frombuffer(words.tobytes(), "S16")
         v4_at, v6_at = np.flatnonzero(mapped), np.flatnonzero(v6)
         for position, one in reversed(list(enumerate(self.lists))):
-            found[v4_at[_inside(v4_values, one.v4_starts, one.v4_ends)]] = position
-            found[v6_at[_inside(v6_values, one.v6_starts, one.v6_ends)]] = position
+            found[v4_at[inside(v4_values, one.v4_starts, one.v4_ends)]] = position
+            found[v6_at[inside(v6_values, one.v6_starts, one.v6_ends)]] = position
         names = pa.array([one.name for one in self.lists], pa.string())
         return names.take(pa.array(found, pa.int32(), mask=found < 0))
-
-
-def _inside(
-    values: npt.NDArray[Any], starts: npt.NDArray[Any], ends: npt.NDArray[Any]
-) -> npt.NDArray[np.bool_]:
-    if not len(starts) or not len(values):
-        return np.zeros(len(values), bool)
-    index = np.searchsorted(starts, values, side="right") - 1
-    hit: npt.NDArray[np.bool_] = (index >= 0) & (values <= ends[np.maximum(index, 0)])
-    return hit

@@ -10,6 +10,7 @@ prefixes (Azure's published ranges) build in well under a second.
 import ipaddress
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -48,17 +49,7 @@ class AddressRanges:
             if network.version == 4:
                 start, end = start | _MAPPED, end | _MAPPED
             spans.append((start, end))
-        spans.sort()
-        merged: list[list[int]] = []
-        for start, end in spans:
-            if merged and start <= merged[-1][1] + 1:
-                merged[-1][1] = max(merged[-1][1], end)
-            else:
-                merged.append([start, end])
-        return cls(
-            np.array([start.to_bytes(16, "big") for start, _ in merged], "S16"),
-            np.array([end.to_bytes(16, "big") for _, end in merged], "S16"),
-        )
+        return cls(*merged_keys(spans))
 
     def __len__(self) -> int:
         return len(self.starts)
@@ -69,6 +60,29 @@ class AddressRanges:
             return np.zeros(len(addresses.valid), bool)
         words = np.stack([addresses.high, addresses.low], axis=1).astype(">u8")
         keys = np.frombuffer(words.tobytes(), "S16")
-        index = np.searchsorted(self.starts, keys, side="right") - 1
-        inside: Mask = (index >= 0) & (keys <= self.ends[np.maximum(index, 0)])
-        return inside & addresses.valid
+        return inside(keys, self.starts, self.ends) & addresses.valid
+
+
+def merged_keys(spans: list[tuple[int, int]]) -> tuple[Keys, Keys]:
+    """Sorted, non-overlapping 128-bit ranges covering the same addresses as ``spans``
+    (inclusive integer pairs; adjacent ones joined), as 16-byte keys."""
+    merged: list[list[int]] = []
+    for start, end in sorted(spans):
+        if merged and start <= merged[-1][1] + 1:
+            merged[-1][1] = max(merged[-1][1], end)
+        else:
+            merged.append([start, end])
+    return (
+        np.array([start.to_bytes(16, "big") for start, _ in merged], "S16"),
+        np.array([end.to_bytes(16, "big") for _, end in merged], "S16"),
+    )
+
+
+def inside(values: npt.NDArray[Any], starts: npt.NDArray[Any], ends: npt.NDArray[Any]) -> Mask:
+    """Which ``values`` fall in one of the sorted, non-overlapping ``[starts, ends]`` ranges
+    (any ordered dtype: integers, or keys of equal width)."""
+    if not len(starts) or not len(values):
+        return np.zeros(len(values), bool)
+    index = np.searchsorted(starts, values, side="right") - 1
+    hit: Mask = (index >= 0) & (values <= ends[np.maximum(index, 0)])
+    return hit
