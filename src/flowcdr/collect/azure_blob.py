@@ -26,6 +26,9 @@ from flowcdr.collect.deadletter import DEAD_LETTER_CONTAINER, DeadLetter, letter
 from flowcdr.collect.errors import BlobChangedError, SourceError, UnsupportedBlobError
 from flowcdr.collect.source import BlobInfo, Block, BlockList
 
+# The transport hands a response body over in blocks of this size; its default of 4 KiB costs a
+# Python step per 4 KiB, three times the CPU of the whole download at 1 MiB.
+DATA_BLOCK_BYTES = 1 << 20
 _CLIENT_OPTIONS: dict[str, Any] = {
     # One quick retry of a refused connection, two of a failed request: the next pass retries.
     "retry_policy": _ExponentialRetry(
@@ -35,6 +38,7 @@ _CLIENT_OPTIONS: dict[str, Any] = {
     # chunks into one buffer keep a pass's read near its own size at the same speed.
     "max_single_get_size": 8 << 20,
     "max_chunk_get_size": 8 << 20,
+    "connection_data_block_size": DATA_BLOCK_BYTES,
     "connection_timeout": 10,
     "read_timeout": 60,
 }
@@ -111,7 +115,9 @@ class AzureBlobSource:
         created = properties.creation_time.isoformat() if properties.creation_time else ""
         return BlockList(_quoted(properties.etag), blocks, properties.last_modified, created)
 
-    def read(self, container: str, name: str, offset: int, length: int, etag: str) -> bytearray:
+    def read(
+        self, container: str, name: str, offset: int, length: int, etag: str
+    ) -> bytes | bytearray:
         if length <= 0:
             raise SourceError(f"blob {container}/{name}: refusing an empty range at {offset}")
         blob = self._service.get_blob_client(container, name)
@@ -122,10 +128,14 @@ class AzureBlobSource:
                 etag=etag,
                 match_condition=MatchConditions.IfNotModified,
             )
-            data = bytearray(length)
+            data: bytes | bytearray = b""
             filled = 0
             for chunk in download.chunks():
-                data[filled : filled + len(chunk)] = chunk
+                if not filled and len(chunk) == length:
+                    data = chunk  # one GET had it all (reads are sized so): no copy
+                else:
+                    data = data if isinstance(data, bytearray) else bytearray(length)
+                    data[filled : filled + len(chunk)] = chunk
                 filled += len(chunk)
         except ResourceModifiedError:
             raise BlobChangedError(f"blob {container}/{name} changed since {etag}") from None

@@ -353,7 +353,7 @@ class Collector:
         moved on (412) is simply read on by the next pass.
         """
         container, name, reads = prepared.container, prepared.name, prepared.reads
-        data = prepared.first
+        data = memoryview(prepared.first)
         following: Future[bytes | bytearray] | None = None
         try:
             for number, read in enumerate(reads):
@@ -365,11 +365,11 @@ class Collector:
                 elif after_last_read is not None:
                     after_last_read()
                 for span in read.spans:
-                    yield span, bytes(data[span.offset - read.start : span.end - read.start])
+                    yield span, data[span.offset - read.start : span.end - read.start].tobytes()
                 if following is None:
                     return
                 try:
-                    data = following.result()
+                    data = memoryview(following.result())
                 except SourceError as error:
                     log.info(
                         "%s: reading on stopped at %d: %s", name, reads[number + 1].start, error
