@@ -291,3 +291,26 @@ def test_no_sync_without_a_secret(control: ControlStore, arm: FakeArm) -> None:
     control.upsert_connector(tenant_id, "token-1", fields)
     assert syncer(control, arm).sync_tenant(tenant_id) == []
     assert arm.requests == []
+
+
+def test_the_held_inventory_is_reused_until_a_sync_lands(
+    control: ControlStore, arm: FakeArm
+) -> None:
+    contoso, fabrikam = tenant(control), tenant(control, "fabrikam")
+    register(control, contoso, CLIENT, SUBSCRIPTION)
+    inventory = InventoryStore(control)
+    assert inventory.held(contoso).snapshots == ()
+    sync = syncer(control, arm)
+    sync.sync_tenant(contoso)
+    first = inventory.held(contoso)
+    machines = [vm.name for vm in first.snapshots[0].virtual_machines]
+    assert len(machines) > 1
+    assert inventory.held(contoso) is first  # nothing synced since: not loaded again
+    assert first.names is first.names  # and the index is built once
+    assert inventory.held(fabrikam).snapshots == ()
+    listed = json_of(arm, "virtualMachines.json")
+    arm.replace("virtualMachines.json", {"value": listed["value"][:1]})
+    sync.sync_tenant(contoso)
+    second = inventory.held(contoso)
+    assert second is not first
+    assert [vm.name for vm in second.snapshots[0].virtual_machines] == machines[:1]

@@ -140,14 +140,12 @@ def vm_addresses(snapshots: Iterable[Snapshot], vm_name: str) -> tuple[str, ...]
     return tuple(dict.fromkeys(found))
 
 
-def end_names(
-    snapshots: list[Snapshot], addresses: list[str | None]
-) -> list[dict[str, str] | None]:
+def end_names(names: NameIndex, addresses: list[str | None]) -> list[dict[str, str] | None]:
     """For each address (a finding's source or destination), the names of the NIC that holds
     it, without the empty ones; None where the inventory does not know the address."""
-    if not snapshots or not addresses:
+    if not len(names) or not addresses:
         return [None] * len(addresses)
-    table = NameIndex(snapshots).lookup(None, pa.array(addresses, pa.string()))
+    table = names.lookup(None, pa.array(addresses, pa.string()))
     return [
         {name: value for name, value in row.items() if value} or None for row in table.to_pylist()
     ]

@@ -11,6 +11,8 @@ The rows hold what ARM says about network resources, never a credential.
 import dataclasses
 import datetime as dt
 import json
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,8 +21,13 @@ import sqlalchemy as sa
 from flowcdr.inventory import model
 from flowcdr.inventory.changes import Change, as_json, diff
 from flowcdr.inventory.model import KINDS, Snapshot, rid
+from flowcdr.inventory.names import NameIndex
 from flowcdr.store.control import ControlStore
 from flowcdr.store.schema import inventory_changes, inventory_resources, inventory_syncs
+
+# Tenants whose inventory a gateway keeps at hand (``InventoryStore.held``), the least recently
+# asked for dropped first.
+HELD_TENANTS = 64
 
 _TYPES: dict[str, type] = {
     "virtual_machines": model.VirtualMachine,
@@ -98,6 +105,10 @@ class InventoryStore:
 
     def __init__(self, control: ControlStore) -> None:
         self.control = control
+        self._held: OrderedDict[str, tuple[tuple[tuple[str, int], ...], HeldInventory]] = (
+            OrderedDict()
+        )
+        self._held_lock = threading.Lock()
 
     def record(self, tenant_id: str, snapshot: Snapshot) -> list[Change]:
         """Store a sync's snapshot; the changes it made to the inventory (none for a baseline)."""
@@ -295,11 +306,34 @@ class InventoryStore:
             for row in rows
         ]
 
-    def latest_snapshots(self, tenant_id: str) -> list[Snapshot]:
-        """Every subscription of the tenant as held now (flow names and the ``vm`` filter)."""
-        held = (self.latest_snapshot(tenant_id, s.subscription_id)
-                for s in self.subscriptions(tenant_id))  # fmt: skip
-        return [snapshot for snapshot in held if snapshot is not None]
+    def held(self, tenant_id: str) -> "HeldInventory":
+        """Every subscription of the tenant as held now, with its name index (flow names, the
+        ``vm`` filter, findings' assets). Pages and API calls ask on every request, so the
+        snapshots and the index are kept per tenant and rebuilt only when a sync has landed
+        since: checking that is one small query, where loading is every resource's JSON."""
+        syncs = inventory_syncs
+        with self.control.engine.connect() as c:
+            version = tuple(
+                (row[0], row[1])
+                for row in c.execute(
+                    sa.select(syncs.c.subscription_id, sa.func.max(syncs.c.id))
+                    .where(syncs.c.tenant_id == tenant_id)
+                    .group_by(syncs.c.subscription_id)
+                    .order_by(syncs.c.subscription_id)
+                )
+            )
+        with self._held_lock:
+            cached = self._held.get(tenant_id)
+            if cached is not None and cached[0] == version:
+                self._held.move_to_end(tenant_id)
+                return cached[1]
+        snapshots = (self.latest_snapshot(tenant_id, subscription) for subscription, _ in version)
+        held = HeldInventory(tuple(snapshot for snapshot in snapshots if snapshot is not None))
+        with self._held_lock:
+            self._held[tenant_id] = (version, held)
+            while len(self._held) > HELD_TENANTS:
+                self._held.popitem(last=False)
+        return held
 
     def latest_snapshot(self, tenant_id: str, subscription_id: str) -> Snapshot | None:
         """The subscription as the inventory holds it now (the posture audit and flow
@@ -334,3 +368,20 @@ class InventoryStore:
             errors=tuple(json.loads(last["errors"])),
             failed_kinds=tuple(json.loads(last["failed_kinds"])),
         )
+
+
+class HeldInventory:
+    """A tenant's subscriptions as one version of the inventory holds them; the name index is
+    built on first use, once per version."""
+
+    def __init__(self, snapshots: tuple[Snapshot, ...]) -> None:
+        self.snapshots = snapshots
+        self._names: NameIndex | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def names(self) -> NameIndex:
+        with self._lock:
+            if self._names is None:
+                self._names = NameIndex(self.snapshots)
+            return self._names

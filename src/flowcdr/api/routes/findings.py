@@ -94,9 +94,8 @@ async def get_finding(finding_id: str, user: CurrentUser, found: ServicesDep) ->
 def with_assets(found: Services, tenant_id: str, items: list[dict[str, Any]]) -> None:
     """Add ``assets``: the VM, NIC, subnet, VNet, NSGs and resource group behind each end
     (``src``, ``dst``) as the tenant's Azure inventory knows them now, or null."""
-    snapshots = found.inventory.latest_snapshots(tenant_id)
     ends = [item.get(column) for item in items for column in ("src_ip", "dst_ip")]
-    names = end_names(snapshots, ends)
+    names = end_names(found.inventory.held(tenant_id).names, ends)
     for index, item in enumerate(items):
         item["assets"] = {"src": names[2 * index], "dst": names[2 * index + 1]}
 

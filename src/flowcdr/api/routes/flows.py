@@ -94,7 +94,7 @@ def flow_filter(
 def with_vm(found: Services, tenant_id: str, flow_filter: FlowFilter, vm: str) -> FlowFilter:
     """``flow_filter`` narrowed to the traffic of the VMs named ``vm`` (either end at one of
     their addresses, as the tenant's Azure inventory last listed them)."""
-    snapshots = found.inventory.latest_snapshots(tenant_id)
+    snapshots = found.inventory.held(tenant_id).snapshots
     addresses = vm_addresses(snapshots, vm)
     if not addresses:
         known = "no VM" if snapshots else "no Azure inventory to look up a VM"

@@ -21,7 +21,7 @@ from flowcdr.api.errors import ApiError
 from flowcdr.api.routes import flows as flows_api
 from flowcdr.api.services import Services
 from flowcdr.formats.schema import DECISIONS, DIRECTIONS, FLOW_TYPES
-from flowcdr.inventory.names import NAME_COLUMNS, NameIndex
+from flowcdr.inventory.names import NAME_COLUMNS
 from flowcdr.store import flowquery
 from flowcdr.store.flowquery import FlowFilter
 from flowcdr.web.errors import PortalRoute
@@ -95,14 +95,14 @@ def _name(found: Services, tenant_id: str, items: list[dict[str, Any]]) -> None:
     tenant's inventory has any subscription."""
     if not items:
         return
-    snapshots = found.inventory.latest_snapshots(tenant_id)
-    if not snapshots:
+    held = found.inventory.held(tenant_id)
+    if not held.snapshots:
         return
     columns = ("mac", "direction", "src_ip", "dst_ip")
     table = pa.table(
         {name: pa.array([item[name] for item in items], pa.string()) for name in columns}
     )
-    named = NameIndex(snapshots).annotate(table).select([*NAME_COLUMNS, "peer_vm"]).to_pylist()
+    named = held.names.annotate(table).select([*NAME_COLUMNS, "peer_vm"]).to_pylist()
     for item, names in zip(items, named, strict=True):
         peer = names.pop("peer_vm")
         item["names"] = [(label, names[key]) for key, label in _LABELS if names[key]]
