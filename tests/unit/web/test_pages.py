@@ -111,3 +111,17 @@ def test_a_findings_timeline_counts_its_flows(portal: Portal) -> None:
     data = panel.text.split('<script type="application/json">')[1].split("</script>")[0]
     series = json.loads(data)
     assert sum(series["allowed"]) + sum(series["denied"]) == item.finding.flow_count
+
+
+def test_the_settings_page_says_whether_azure_ranges_are_loaded(portal: Portal) -> None:
+    client = portal.as_user("amy")
+    before = client.get("/portal/settings").text
+    assert "No file loaded" in before
+    settings = portal.client.app.state.services.settings  # type: ignore[attr-defined]
+    tags = {"changeNumber": 412, "cloud": "Public", "values": [
+        {"name": "Storage", "properties": {"addressPrefixes": ["20.38.96.0/19", "20.60.0.0/16"]}},
+        {"name": "Storage.WestEurope", "properties": {"addressPrefixes": ["20.38.96.0/19"]}},
+    ]}  # fmt: skip
+    settings.service_tags_path.write_text(json.dumps(tags))
+    after = client.get("/portal/settings").text
+    assert "Public cloud</strong>, change 412: 2 service tags, 3 prefixes in 2 ranges." in after

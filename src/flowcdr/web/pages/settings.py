@@ -1,4 +1,5 @@
-"""Settings: suppressions (list, add, delete), the detection catalogue, threat-intel lists.
+"""Settings: suppressions (list, add, delete), the detection catalogue, threat-intel lists and
+Azure's published address ranges.
 
 Suppressions and rule settings go through the API's route functions, so the portal checks and
 audits exactly as the API does. Each detection shows the tenant's switch and tunable values;
@@ -46,9 +47,11 @@ async def _page(
     if draft is not None:
         texts[draft[0]] = draft[1]
     intel = await run_in_threadpool(found.intel.current)
+    service_tags = await run_in_threadpool(found.service_tags.current)
     return page(request, "settings.html", viewer, status=422 if error else 200, nav="settings",
                 suppressions=suppressions, rules=rules, shown=shown, texts=texts, error=error,
                 values=values or {}, intel=intel, intel_dir=found.settings.intel_folder,
+                service_tags=service_tags, service_tags_path=found.settings.service_tags_path,
                 now=dt.datetime.now(dt.UTC))  # fmt: skip
 
 
