@@ -216,9 +216,11 @@ def covers(specific: Finding, generic: Finding) -> bool:
 
 def fold_corroboration(found: list[Finding], rules: dict[str, Rule]) -> list[Finding]:
     """Findings of corroborating rules (``RuleMeta.corroborating``) folded into the more
-    specific findings that cover them: the specific finding keeps its rule, ATT&CK and key,
-    takes the higher severity, names the folded rule in ``related_rules`` and its evidence
-    under ``evidence.corroboration``. A corroborating finding no other covers stays as it is.
+    specific findings that cover them: the specific finding keeps its rule and key, takes the
+    higher severity, adds the folded one's ATT&CK after its own (folding must not lose what a
+    finding said: a long connection on a C2 port is still protocol tunnelling), names the
+    folded rule in ``related_rules`` and its evidence under ``evidence.corroboration``. A
+    corroborating finding no other covers stays as it is.
 
     This depends only on the set of findings, so offline and streaming runs fold alike.
     """
@@ -244,6 +246,10 @@ def fold_corroboration(found: list[Finding], rules: dict[str, Rule]) -> list[Fin
 
 def _absorb(finding: Finding, generic: list[Finding]) -> Finding:
     related = tuple(dict.fromkeys([*finding.related_rules, *(g.rule_id for g in generic)]))
+    tactics = tuple(dict.fromkeys([*finding.tactics, *(t for g in generic for t in g.tactics)]))
+    techniques = tuple(
+        dict.fromkeys([*finding.techniques, *(t for g in generic for t in g.techniques)])
+    )
     severity = finding.severity
     for other in generic:
         severity = _highest(severity, other.severity)
@@ -262,4 +268,11 @@ def _absorb(finding: Finding, generic: list[Finding]) -> Finding:
             for g in generic
         ],
     }
-    return replace(finding, severity=severity, related_rules=related, evidence=evidence)
+    return replace(
+        finding,
+        severity=severity,
+        tactics=tactics,
+        techniques=techniques,
+        related_rules=related,
+        evidence=evidence,
+    )

@@ -57,7 +57,8 @@ def test_a_listed_tor_relay_is_one_tor_finding_naming_the_list() -> None:
     assert set(by_rule) == {"tor_connection", "threat_intel_outbound", "ssh_rdp_brute_force"}
     tor = by_rule["tor_connection"]
     assert tor.related_rules == ("threat_intel_outbound",)
-    assert tor.techniques == RULES["tor_connection"].meta.techniques  # its own ATT&CK
+    # Its own ATT&CK first, then what the list adds.
+    assert tor.techniques == ("T1090.003", *RULES["threat_intel_outbound"].meta.techniques)
     assert tor.severity == "high"  # the intel match answered with data: high
     (intel,) = tor.evidence["corroboration"]
     assert (intel["rule_id"], intel["intel_list"]) == ("threat_intel_outbound", "feodo")
@@ -90,6 +91,7 @@ def test_a_long_connection_carrying_an_upload_is_one_upload_finding() -> None:
     enabled = {rule_id: RULES[rule_id].settings({}) for rule_id in rules}
     (found,) = detect_offline(db, RULES, enabled, OFFLINE_TENANT).findings()
     assert (found.rule_id, found.related_rules) == ("upload_asymmetry", ("long_connection",))
+    assert "T1572" in found.techniques  # still tunnelling, as the long connection said
 
 
 @pytest.fixture
