@@ -1,10 +1,14 @@
 """One collection pass: every changed flow-log blob read from its checkpoint and shipped once.
 
-The same ``collect_blob`` serves the standalone poller (``flowcdr collect``), the Function's
-timer and its Event Grid trigger: read the committed block list, verify the checkpoint's prefix,
-download the new middle blocks in one ranged read conditioned on the ETag, ship each block's
-parts, and advance the checkpoint block by block. Bytes read per pass are bounded, so a backlog
-is worked off over several passes instead of exhausting memory or a Function timeout.
+The same code serves the standalone poller (``flowcdr collect``), the Function's timer and its
+Event Grid trigger (``collect_blob``): read the committed block list, verify the checkpoint's
+prefix, download the new middle blocks in ranged reads conditioned on the ETag, ship each block's
+parts, and advance the checkpoint over the acknowledged blocks in order. Three stages overlap, so
+that storage and the gateway are never waited on in turn: one thread reads ahead (the next range
+of the blob, then the next blob's block list and first range), a pool gzips and ships blocks,
+and the pass's thread checkpoints. Reads are bounded (two in memory at most) and so are bytes
+read per pass, so a backlog is worked off over several passes instead of exhausting memory or a
+Function timeout.
 """
 
 import logging
