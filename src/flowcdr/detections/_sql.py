@@ -164,10 +164,12 @@ HAVING attempts >= {d.param("min_attempts")}
 """  # noqa: S608 - rule SQL is code; tunables are bound parameters
 
 
-EXPOSURE_LOOKBACK_SECONDS = 14 * 86_400
+EXPOSURE_LOOKBACK_SECONDS = 7 * 86_400
 FAMILIAR_AFTER_SECONDS = 12 * 3600
 """A source a port answered at least this long before (and within the lookback) is one of its
-regulars: yesterday's administrators are, the first hour of a stranger's visit is not."""
+regulars: yesterday's administrators are, the first hour of a stranger's visit is not. A week
+covers the working week's rhythm (Monday's admins were there last Friday); every run reads it,
+so a longer lookback costs every evaluation of the exposure rules."""
 
 
 def exposed(d: Sql) -> str:
@@ -177,7 +179,7 @@ def exposed(d: Sql) -> str:
     A denied flow or an unanswered one proves nothing is listening. A port only its regular
     sources reach (the office's NAT addresses on a jump host, a partner's server on a
     database) is restricted access; a port answering strangers is exposed. The regulars are
-    read from the two weeks of flows before (the flow store is the baseline, as for
+    read from the week of flows before (the flow store is the baseline, as for
     ``new_exposed_port``, so offline and streaming runs agree). With no history yet every
     source is a stranger, so a new deployment reports its exposed ports once.
     """

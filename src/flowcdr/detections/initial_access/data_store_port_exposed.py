@@ -38,7 +38,7 @@ RULE = Rule(
         description=(
             "A VM's database, cache, search, file-share or Docker API port accepted and "
             "answered connections from the internet, from a source it had not answered in "
-            "the two weeks before."
+            "the week before."
         ),
         tactics=("TA0001",),
         techniques=("T1190", "T1133"),

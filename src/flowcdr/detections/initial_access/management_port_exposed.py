@@ -2,7 +2,7 @@
 of a VM accepted and answered a connection from a public address. The NSG allowed it and
 something listened. One finding per VM and port, kept open for a week of further hits.
 
-A port reached only by its regulars (sources it answered 12 hours to two weeks before: the
+A port reached only by its regulars (sources it answered 12 hours to a week before: the
 office's NAT addresses on a jump host) is restricted access, not exposure, and does not fire
 again; a source it had not answered before does (``_sql.exposed``). So a jump host is
 reported once, when first seen, and again only when strangers get in.
@@ -22,8 +22,8 @@ RULE = Rule(
         level="medium",
         description=(
             "A VM's SSH, RDP, WinRM, VNC, Telnet, RPC or OMI port accepted and answered "
-            "connections from the internet, from a source it had not answered in the two "
-            "weeks before (its regulars, such as the office's addresses, do not fire)."
+            "connections from the internet, from a source it had not answered in the week "
+            "before (its regulars, such as the office's addresses, do not fire)."
         ),
         tactics=("TA0001",),
         techniques=("T1133", "T1021"),
