@@ -13,7 +13,7 @@ from pathlib import Path
 
 BENCH = Path(__file__).resolve().parents[2] / "bench"
 SECONDS = 30
-PEAK_MIB = 1500  # 30 s at 6,000 flows/s peaked near 400 MiB; ten minutes at 20,000 near 900
+PEAK_MIB = 1500  # 30 s at 6,000 flows/s peaked near 400 MiB; ten minutes at 20,000 near 650
 
 
 def test_a_short_soak_loses_nothing_duplicates_nothing_and_stays_flat(tmp_path: Path) -> None:

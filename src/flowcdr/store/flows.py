@@ -448,8 +448,9 @@ class DuckFlowStore:
                     len(journaled), self._path, _cause(error), RETRY_SECONDS,
                 )  # fmt: skip
             with self._wake:
-                if full:
-                    self._full = f"the flow store {self._path} cannot grow: {_cause(error)}"
+                self._full = (
+                    f"the flow store {self._path} cannot grow: {_cause(error)}" if full else None
+                )
                 self._replays.update(replays)
                 self._failed_at = time.monotonic()
                 if self._closing:  # the journal keeps them for the next start
