@@ -4,11 +4,11 @@ The same code serves the standalone poller (``flowcdr collect``), the Function's
 Event Grid trigger (``collect_blob``): read the committed block list, verify the checkpoint's
 prefix, download the new middle blocks in ranged reads conditioned on the ETag, ship each block's
 parts, and advance the checkpoint over the acknowledged blocks in order. Three stages overlap, so
-that storage and the gateway are never waited on in turn: one thread reads ahead (the next range
-of the blob, then the next blob's block list and first range), a pool gzips and ships blocks,
-and the pass's thread checkpoints. Reads are bounded (two in memory at most) and so are bytes
-read per pass, so a backlog is worked off over several passes instead of exhausting memory or a
-Function timeout.
+that storage and the gateway are never waited on in turn: three threads read ahead (the next
+ranges of the blob, then the next blob's block list and first range), a pool gzips and ships
+blocks, and the pass's thread checkpoints. Reads are bounded (five in memory at most) and so are
+bytes read per pass, so a backlog is worked off over several passes instead of exhausting memory
+or a Function timeout.
 """
 
 import logging
@@ -50,8 +50,10 @@ PASS_BYTES = 32 << 20  # in a Function: well inside its timeout
 # The standalone collector's pass: reads are bounded by READ_BYTES whatever the pass, so a pass
 # only sets how often a backlog is interrupted to list the hours again.
 STANDALONE_PASS_BYTES = 256 << 20
-# One ranged read. At most two are held: one being shipped, the next downloading meanwhile.
+# One ranged read. While one is shipped, the next READS_AHEAD download side by side: storage
+# answers one request while another's bytes are taken in (3 measured faster than 1 or 2).
 READ_BYTES = 8 << 20
+READS_AHEAD = 3
 PRUNE_SECONDS = 3600  # how often old checkpoints are looked for, and how idle they must be
 READ_ATTEMPTS = 3  # the blob may move on between block list and read; then list again
 # Blocks shipped at once: gzip and the socket release the GIL, and a remote gateway's round trip
@@ -124,7 +126,7 @@ class Collector:
         self._stop = stop or threading.Event()
         self._discovery = discovery or Discovery(source)
         self._pool = ThreadPoolExecutor(workers, thread_name_prefix="flowcdr-ship")
-        self._reader = ThreadPoolExecutor(1, thread_name_prefix="flowcdr-read")
+        self._reader = ThreadPoolExecutor(READS_AHEAD, thread_name_prefix="flowcdr-read")
         self._window = 2 * workers
         self._lock = threading.Lock()
         self._pruned_at: float | None = None
@@ -349,42 +351,49 @@ class Collector:
         failure: list[SourceError],
         after_last_read: Callable[[], None] | None,
     ) -> Generator[tuple[Span, bytes]]:
-        """Each planned block's bytes, in order; the next read downloads while these ship.
+        """Each planned block's bytes, in order; the next reads download while these ship.
 
-        Once the blob's last read is in, ``after_last_read`` is called (to fetch the next blob
+        Up to ``READS_AHEAD`` reads download at once, on as many connections; once the blob's
+        last read is asked for, ``after_last_read`` is called (to fetch the next blob
         meanwhile). A later read that fails ends the blocks early with the error put in
         ``failure``: the blocks before it are still delivered and checkpointed. A blob that
         moved on (412) is simply read on by the next pass.
         """
         container, name, reads = prepared.container, prepared.name, prepared.reads
+        etag = prepared.listing.etag
+        ahead: deque[Future[bytes | bytearray]] = deque()
+        submitted = 1  # the first read came with the plan
+
+        def read_ahead() -> None:
+            nonlocal submitted, after_last_read
+            while submitted < len(reads) and len(ahead) < READS_AHEAD:
+                ahead.append(
+                    self._reader.submit(self._read, container, name, reads[submitted], etag)
+                )
+                submitted += 1
+            if submitted == len(reads) and after_last_read is not None:
+                after_last_read()
+                after_last_read = None
+
         data = memoryview(prepared.first)
-        following: Future[bytes | bytearray] | None = None
         try:
-            for number, read in enumerate(reads):
+            for read in reads:
                 self.metrics.bytes_read += len(data)
-                if number + 1 < len(reads):
-                    following = self._reader.submit(
-                        self._read, container, name, reads[number + 1], prepared.listing.etag
-                    )
-                elif after_last_read is not None:
-                    after_last_read()
+                read_ahead()
                 for span in read.spans:
                     yield span, data[span.offset - read.start : span.end - read.start].tobytes()
-                if following is None:
+                if not ahead:
                     return
+                following = ahead.popleft()
                 try:
                     data = memoryview(following.result())
                 except SourceError as error:
-                    log.info(
-                        "%s: reading on stopped at %d: %s", name, reads[number + 1].start, error
-                    )
+                    log.info("%s: reading on stopped: %s", name, error)
                     failure.append(error)
                     return
-                finally:
-                    following = None
         finally:
-            if following is not None:
-                following.cancel()  # a read already running finishes and is dropped
+            for waiting in ahead:
+                waiting.cancel()  # a read already running finishes and is dropped
 
     def _deliver_in_order(
         self, blob: "BlobRef", prepared: "_Prepared", chunks: Generator[tuple[Span, bytes]]
