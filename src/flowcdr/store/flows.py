@@ -431,7 +431,8 @@ class DuckFlowStore:
             done: set[tuple[str, str]] = set()
             if self._invalid:
                 self._reopen()
-                with self._wake:  # the commit that failed may be in, its checkpoint not
+            if self._failed_at is not None:  # a failed COMMIT may be in, only its checkpoint not
+                with self._wake:
                     done = {key for key, _ in journaled if self._merged_answer(key) is not None}
             batches = [(k, w.entry, counted[k]) for k, w in journaled if k not in done]
             _commit(self._writer, batches, replays)
